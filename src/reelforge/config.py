@@ -1,0 +1,128 @@
+"""Settings: one object, built once and passed explicitly to the app, the worker and the CLI.
+
+Values come from (highest first): keyword arguments, ``REELFORGE_*`` environment variables, a
+TOML file named by ``REELFORGE_CONFIG_FILE`` (or ``--config`` on the CLI), then the defaults
+below. Nothing here runs at import time; tests build their own ``Settings``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+def default_data_dir() -> Path:
+    """``$XDG_DATA_HOME/reelforge``, else ``~/.local/share/reelforge`` (the XDG default)."""
+    xdg = os.environ.get("XDG_DATA_HOME")
+    base = Path(xdg) if xdg else Path.home() / ".local" / "share"
+    return base / "reelforge"
+
+
+class Settings(BaseSettings):
+    """Everything an operator can configure. Field docs double as the README's reference."""
+
+    model_config = SettingsConfigDict(env_prefix="REELFORGE_", extra="forbid")
+
+    data_dir: Path = Field(
+        default_factory=default_data_dir,
+        description="Holds the SQLite database and the media files.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL. Unset: SQLite at <data_dir>/reelforge.db. "
+        "PostgreSQL: postgresql+psycopg://user@host:5432/dbname",
+    )
+    media_dir: Path | None = Field(
+        default=None, description="Local blob store root. Unset: <data_dir>/media."
+    )
+    engine: str = Field(default="testcard", description="Generation engine name.")
+    engine_options: dict[str, Any] = Field(
+        default_factory=dict, description="Engine-specific options (see the engine's docs)."
+    )
+    worker_concurrency: int = Field(default=1, ge=1, le=64, description="Jobs run at once.")
+    embedded_workers: bool = Field(
+        default=True, description="`reelforge serve` also runs workers in-process."
+    )
+    lease_seconds: float = Field(
+        default=60.0, gt=0, description="A running job's lease; renewed by heartbeats."
+    )
+    heartbeat_seconds: float = Field(
+        default=5.0, gt=0, description="How often a worker renews leases and reads cancel flags."
+    )
+    poll_seconds: float = Field(
+        default=2.0, gt=0, description="Idle workers look for work at least this often."
+    )
+    sweep_seconds: float = Field(
+        default=10.0, gt=0, description="How often expired leases are returned to the queue."
+    )
+    max_attempts: int = Field(
+        default=3, ge=1, description="A job is failed after this many lost or crashed attempts."
+    )
+    shutdown_grace_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="On SIGTERM, running jobs get this long to finish before they are released.",
+    )
+    worker_id: str | None = Field(
+        default=None, description="Name in lease rows; default host:pid."
+    )
+
+    @field_validator("engine")
+    @classmethod
+    def _engine_lowercase(cls, value: str) -> str:
+        return value.strip().lower()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # A TOML file (model_config["toml_file"], set by load_settings) ranks below env vars.
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'reelforge.db'}"
+
+    @property
+    def resolved_media_dir(self) -> Path:
+        return self.media_dir if self.media_dir is not None else self.data_dir / "media"
+
+    @property
+    def uses_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Build settings; ``config_file`` (or ``$REELFORGE_CONFIG_FILE``) names a TOML file."""
+    from reelforge.domain.errors import ConfigError
+
+    if config_file is None and os.environ.get("REELFORGE_CONFIG_FILE"):
+        config_file = Path(os.environ["REELFORGE_CONFIG_FILE"])
+    settings_cls: type[Settings] = Settings
+    if config_file is not None:
+        if not config_file.is_file():
+            raise ConfigError(f"config file {config_file} does not exist; pass an existing TOML file")
+        config = SettingsConfigDict(**{**Settings.model_config, "toml_file": config_file})
+        settings_cls = type("FileSettings", (Settings,), {"model_config": config})
+    try:
+        return settings_cls(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "settings"
+        raise ConfigError(f"invalid setting {where}: {first['msg']}") from None

@@ -1,0 +1,61 @@
+"""Exceptions ReelForge raises on purpose.
+
+    ReelForgeError
+    ├── ConfigError            bad configuration found at start; one line says what to fix
+    ├── SpecError              a generation request is invalid (client's mistake)
+    ├── JobNotFound            no job with that id (for that owner)
+    ├── EngineError            the engine could not produce a video
+    │   ├── EngineLoadError    the engine's model could not be loaded
+    │   └── UnknownEngine      no engine registered under that name (also a ConfigError)
+    └── JobInterrupted         raised inside an engine to stop work between steps
+        ├── JobCancelled       the job's owner asked to cancel
+        └── LeaseLost          another worker owns the job now, or this worker is shutting down
+"""
+
+from __future__ import annotations
+
+
+class ReelForgeError(Exception):
+    """Base class of ReelForge's own exceptions."""
+
+
+class ConfigError(ReelForgeError):
+    """Configuration that cannot work; the message is one line that says how to fix it."""
+
+
+class SpecError(ReelForgeError, ValueError):
+    """An invalid generation request. ``field`` names the offending input when known."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class JobNotFound(ReelForgeError, LookupError):
+    """No job with that id is visible to the caller."""
+
+
+class EngineError(ReelForgeError):
+    """The engine failed. ``code`` is stored on the job for clients to read."""
+
+    code = "engine_error"
+
+
+class EngineLoadError(EngineError):
+    code = "engine_load_error"
+
+
+class UnknownEngine(EngineError, ConfigError):
+    code = "unknown_engine"
+
+
+class JobInterrupted(ReelForgeError):
+    """Base for the two reasons an engine is stopped between steps."""
+
+
+class JobCancelled(JobInterrupted):
+    """The job's owner cancelled it."""
+
+
+class LeaseLost(JobInterrupted):
+    """This worker no longer owns the job: its lease expired or it is releasing it."""

@@ -1,0 +1,34 @@
+"""BlobStore: where media files live. Rows are truth; blobs are content written before the row."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+
+class BlobStore(Protocol):
+    """Keys are relative, slash-separated paths such as ``jobs/<id>/<token>/video.mp4``."""
+
+    def put_file(self, key: str, source: Path) -> None:
+        """Store the file at ``source`` under ``key`` atomically (readers never see half)."""
+
+    def put_bytes(self, key: str, data: bytes) -> None:
+        """Store ``data`` under ``key`` atomically."""
+
+    def open(self, key: str) -> BinaryIO:
+        """Open a stored blob for reading; ``FileNotFoundError`` when absent."""
+
+    def size(self, key: str) -> int:
+        """Size in bytes; ``FileNotFoundError`` when absent."""
+
+    def exists(self, key: str) -> bool: ...
+
+    def delete_prefix(self, prefix: str) -> int:
+        """Delete every blob under ``prefix/``; returns how many were removed."""
+
+    def list_prefix(self, prefix: str) -> Iterator[str]:
+        """Keys under ``prefix/``."""
+
+    def local_path(self, key: str) -> Path | None:
+        """A filesystem path for the blob when the store is local (fast serving), else None."""
