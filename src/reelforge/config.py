@@ -72,9 +72,7 @@ class Settings(BaseSettings):
         ge=0,
         description="On SIGTERM, running jobs get this long to finish before they are released.",
     )
-    worker_id: str | None = Field(
-        default=None, description="Name in lease rows; default host:pid."
-    )
+    worker_id: str | None = Field(default=None, description="Name in lease rows; default host:pid.")
 
     @field_validator("engine")
     @classmethod
@@ -117,7 +115,9 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
     settings_cls: type[Settings] = Settings
     if config_file is not None:
         if not config_file.is_file():
-            raise ConfigError(f"config file {config_file} does not exist; pass an existing TOML file")
+            raise ConfigError(
+                f"config file {config_file} does not exist; pass an existing TOML file"
+            )
         config = SettingsConfigDict(**{**Settings.model_config, "toml_file": config_file})
         settings_cls = type("FileSettings", (Settings,), {"model_config": config})
     try:

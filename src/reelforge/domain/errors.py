@@ -1,15 +1,15 @@
 """Exceptions ReelForge raises on purpose.
 
-    ReelForgeError
-    ├── ConfigError            bad configuration found at start; one line says what to fix
-    ├── SpecError              a generation request is invalid (client's mistake)
-    ├── JobNotFound            no job with that id (for that owner)
-    ├── EngineError            the engine could not produce a video
-    │   ├── EngineLoadError    the engine's model could not be loaded
-    │   └── UnknownEngine      no engine registered under that name (also a ConfigError)
-    └── JobInterrupted         raised inside an engine to stop work between steps
-        ├── JobCancelled       the job's owner asked to cancel
-        └── LeaseLost          another worker owns the job now, or this worker is shutting down
+ReelForgeError
+├── ConfigError            bad configuration found at start; one line says what to fix
+├── SpecError              a generation request is invalid (client's mistake)
+├── JobNotFound            no job with that id (for that owner)
+├── EngineError            the engine could not produce a video
+│   ├── EngineLoadError    the engine's model could not be loaded
+│   └── UnknownEngine      no engine registered under that name (also a ConfigError)
+└── JobInterrupted         raised inside an engine to stop work between steps
+    ├── JobCancelled       the job's owner asked to cancel
+    └── LeaseLost          another worker owns the job now, or this worker is shutting down
 """
 
 from __future__ import annotations

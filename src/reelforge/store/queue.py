@@ -1,0 +1,260 @@
+"""The worker's side of the job table: claim with a lease, heartbeat, finish, sweep.
+
+Claiming differs by backend and nothing else does: PostgreSQL picks the oldest queued row with
+``FOR UPDATE SKIP LOCKED`` so many workers claim in parallel without blocking one another;
+SQLite takes the write lock with ``BEGIN IMMEDIATE`` for the few microseconds the claim lasts.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from reelforge.domain.errors import LeaseLost
+from reelforge.domain.jobs import Job, JobOutputs, Lease, Status
+from reelforge.store.db import WRITE
+from reelforge.store.jobs import JobStore
+from reelforge.store.tables import job_attempts, jobs
+
+
+@dataclass(frozen=True, slots=True)
+class SweepResult:
+    requeued: list[str]
+    failed: list[str]
+
+
+class WorkQueue:
+    def __init__(self, store: JobStore) -> None:
+        self.store = store
+        self.engine = store.engine
+
+    def _now(self) -> datetime:
+        return self.store.clock()
+
+    def _write(self) -> sa.Connection:
+        return self.engine.connect().execution_options(**WRITE)
+
+    # -- claiming ------------------------------------------------------------------------------
+
+    def claim(self, worker: str, lease_seconds: float) -> Lease | None:
+        """Lease the oldest queued job to ``worker``, or None when the queue is empty."""
+        now = self._now()
+        lease = Lease(
+            job_id="",
+            token=secrets.token_hex(16),
+            owner=worker,
+            expires_at=now + timedelta(seconds=lease_seconds),
+            attempt=0,
+        )
+        with self._write() as conn, conn.begin():
+            job_id = conn.execute(self._oldest_queued()).scalar()
+            if job_id is None:
+                return None
+            attempt = conn.execute(
+                jobs.update()
+                .where(jobs.c.id == job_id, jobs.c.status == Status.QUEUED.value)
+                .values(
+                    status=Status.RUNNING.value,
+                    attempts=jobs.c.attempts + 1,
+                    lease_owner=worker,
+                    lease_token=lease.token,
+                    lease_expires_at=lease.expires_at,
+                    started_at=now,
+                    updated_at=now,
+                    progress=0.0,
+                )
+                .returning(jobs.c.attempts)
+            ).scalar_one()
+            conn.execute(
+                job_attempts.insert().values(
+                    job_id=job_id,
+                    attempt=attempt,
+                    lease_token=lease.token,
+                    worker=worker,
+                    started_at=now,
+                )
+            )
+        return Lease(job_id, lease.token, worker, lease.expires_at, attempt)
+
+    def _oldest_queued(self) -> sa.Select[str]:
+        query = (
+            sa.select(jobs.c.id)
+            .where(jobs.c.status == Status.QUEUED.value)
+            .order_by(jobs.c.created_at, jobs.c.id)
+            .limit(1)
+        )
+        if self.engine.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        return query
+
+    # -- while running -------------------------------------------------------------------------
+
+    def heartbeat(self, lease: Lease, progress: float, lease_seconds: float) -> bool:
+        """Extend the lease and record progress; returns whether cancel was requested.
+
+        Raises ``LeaseLost`` when the lease is no longer ours.
+        """
+        now = self._now()
+        with self._write() as conn, conn.begin():
+            self._fenced(
+                lease,
+                conn,
+                lease_expires_at=now + timedelta(seconds=lease_seconds),
+                progress=max(0.0, min(progress, 1.0)),
+                updated_at=now,
+            )
+            flag = conn.execute(
+                sa.select(jobs.c.cancel_requested).where(jobs.c.id == lease.job_id)
+            ).scalar()
+        return bool(flag)
+
+    # -- finishing -----------------------------------------------------------------------------
+
+    def complete(self, lease: Lease, outputs: JobOutputs, engine: str) -> Job:
+        return self._finish(
+            lease,
+            Status.COMPLETED,
+            "completed",
+            progress=1.0,
+            video_key=outputs.video,
+            thumbnail_key=outputs.thumbnail,
+            spritesheet_key=outputs.spritesheet,
+            engine=engine,
+        )
+
+    def fail(self, lease: Lease, code: str, message: str) -> Job:
+        return self._finish(lease, Status.FAILED, "failed", error_code=code, error_message=message)
+
+    def cancelled(self, lease: Lease) -> Job:
+        return self._finish(
+            lease,
+            Status.CANCELLED,
+            "cancelled",
+            error_code="cancelled",
+            error_message="cancelled by request",
+        )
+
+    def _finish(self, lease: Lease, status: Status, outcome: str, **values: object) -> Job:
+        now = self._now()
+        with self._write() as conn, conn.begin():
+            self._fenced(
+                lease,
+                conn,
+                status=status.value,
+                completed_at=now,
+                updated_at=now,
+                lease_owner=None,
+                lease_token=None,
+                lease_expires_at=None,
+                **values,
+            )
+            self._end_attempt(conn, lease, outcome, now)
+            return self.store.get_job(lease.job_id, connection=conn)
+
+    def release(self, lease: Lease) -> None:
+        """Give a running job back to the queue (graceful shutdown); the attempt is not counted."""
+        now = self._now()
+        with self._write() as conn, conn.begin():
+            self._fenced(
+                lease,
+                conn,
+                status=Status.QUEUED.value,
+                attempts=jobs.c.attempts - 1,
+                lease_owner=None,
+                lease_token=None,
+                lease_expires_at=None,
+                started_at=None,
+                progress=0.0,
+                updated_at=now,
+            )
+            self._end_attempt(conn, lease, "released", now)
+        self.store.signals.job_enqueued()
+
+    def _fenced(self, lease: Lease, conn: sa.Connection, **values: object) -> None:
+        result = conn.execute(
+            jobs.update()
+            .where(
+                jobs.c.id == lease.job_id,
+                jobs.c.lease_token == lease.token,
+                jobs.c.status == Status.RUNNING.value,
+            )
+            .values(**values)
+        )
+        if result.rowcount != 1:
+            raise LeaseLost(f"job {lease.job_id}: lease {lease.token[:8]} is no longer held")
+
+    @staticmethod
+    def _end_attempt(conn: sa.Connection, lease: Lease, outcome: str, now: datetime) -> None:
+        conn.execute(
+            job_attempts.update()
+            .where(job_attempts.c.job_id == lease.job_id, job_attempts.c.lease_token == lease.token)
+            .values(ended_at=now, outcome=outcome)
+        )
+
+    # -- sweeping ------------------------------------------------------------------------------
+
+    def sweep_expired(self, max_attempts: int) -> SweepResult:
+        """Return jobs whose lease expired to the queue; fail those out of attempts."""
+        now = self._now()
+        requeued: list[str] = []
+        failed: list[str] = []
+        with self._write() as conn, conn.begin():
+            stale = conn.execute(
+                sa.select(jobs.c.id, jobs.c.attempts, jobs.c.lease_token, jobs.c.cancel_requested)
+                .where(jobs.c.status == Status.RUNNING.value, jobs.c.lease_expires_at < now)
+                .limit(500)
+            ).all()
+            for job_id, attempts, token, cancel_requested in stale:
+                gone = Lease(job_id, token, "", now, attempts)
+                self._end_attempt(conn, gone, "lost", now)
+                if cancel_requested:
+                    self._fenced(
+                        gone,
+                        conn,
+                        **_terminal(Status.CANCELLED, now, "cancelled", "cancelled by request"),
+                    )
+                elif attempts >= max_attempts:
+                    self._fenced(
+                        gone,
+                        conn,
+                        **_terminal(
+                            Status.FAILED,
+                            now,
+                            "too_many_attempts",
+                            f"the worker running this job stopped responding {attempts} times "
+                            f"(max_attempts={max_attempts}); check worker logs for crashes or "
+                            "out-of-memory kills",
+                        ),
+                    )
+                    failed.append(job_id)
+                else:
+                    self._fenced(
+                        gone,
+                        conn,
+                        status=Status.QUEUED.value,
+                        lease_owner=None,
+                        lease_token=None,
+                        lease_expires_at=None,
+                        progress=0.0,
+                        updated_at=now,
+                    )
+                    requeued.append(job_id)
+        if requeued:
+            self.store.signals.job_enqueued()
+        return SweepResult(requeued, failed)
+
+
+def _terminal(status: Status, now: datetime, code: str, message: str) -> dict[str, object]:
+    return {
+        "status": status.value,
+        "completed_at": now,
+        "updated_at": now,
+        "lease_owner": None,
+        "lease_token": None,
+        "lease_expires_at": None,
+        "error_code": code,
+        "error_message": message,
+    }

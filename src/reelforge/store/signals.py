@@ -1,0 +1,41 @@
+"""In-process wake-ups: enqueue wakes idle workers, cancel reaches the running job at once.
+
+The database stays the source of truth; these only shorten waits. Across processes the same
+events travel as PostgreSQL NOTIFY (see ``pg_listener``); polling is the safety net.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+CancelListener = Callable[[str], None]
+
+
+class Signals:
+    def __init__(self) -> None:
+        self._work = threading.Condition()
+        self._generation = 0
+        self._cancel_listeners: list[CancelListener] = []
+        self._lock = threading.Lock()
+
+    def job_enqueued(self) -> None:
+        with self._work:
+            self._generation += 1
+            self._work.notify_all()
+
+    def wait_for_work(self, timeout: float) -> bool:
+        """Block until the next ``job_enqueued`` or ``timeout``; True when woken by work."""
+        with self._work:
+            seen = self._generation
+            return self._work.wait_for(lambda: self._generation != seen, timeout)
+
+    def on_cancel(self, listener: CancelListener) -> None:
+        with self._lock:
+            self._cancel_listeners.append(listener)
+
+    def cancel_requested(self, job_id: str) -> None:
+        with self._lock:
+            listeners = list(self._cancel_listeners)
+        for listener in listeners:
+            listener(job_id)

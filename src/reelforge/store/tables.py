@@ -1,0 +1,72 @@
+"""Table definitions (SQLAlchemy Core). Migrations in ``migrations/`` must match these."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from reelforge.store.types import UTCDateTime
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+    }
+)
+
+jobs = sa.Table(
+    "jobs",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("owner", sa.String(64), nullable=True),
+    # The validated spec.
+    sa.Column("prompt", sa.Text, nullable=False),
+    sa.Column("model", sa.String(64), nullable=False),
+    sa.Column("width", sa.Integer, nullable=False),
+    sa.Column("height", sa.Integer, nullable=False),
+    sa.Column("seconds", sa.Integer, nullable=False),
+    sa.Column("seed", sa.BigInteger, nullable=False),
+    sa.Column("first_frame_key", sa.String(512), nullable=True),
+    sa.Column("remixed_from", sa.String(36), nullable=True),
+    # Lifecycle.
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("progress", sa.Float, nullable=False, server_default="0"),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("cancel_requested", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("lease_owner", sa.String(255), nullable=True),
+    sa.Column("lease_token", sa.String(64), nullable=True),
+    sa.Column("lease_expires_at", UTCDateTime, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("started_at", UTCDateTime, nullable=True),
+    sa.Column("completed_at", UTCDateTime, nullable=True),
+    sa.Column("expires_at", UTCDateTime, nullable=True),
+    sa.Column("error_code", sa.String(64), nullable=True),
+    sa.Column("error_message", sa.Text, nullable=True),
+    # Outputs: blob keys, set together with status=completed.
+    sa.Column("video_key", sa.String(512), nullable=True),
+    sa.Column("thumbnail_key", sa.String(512), nullable=True),
+    sa.Column("spritesheet_key", sa.String(512), nullable=True),
+    sa.Column("engine", sa.String(64), nullable=True),
+    sa.Index("ix_jobs_status_created", "status", "created_at"),
+    sa.Index("ix_jobs_owner_created", "owner", "created_at"),
+    sa.Index("ix_jobs_lease_expires", "lease_expires_at"),
+)
+
+job_attempts = sa.Table(
+    "job_attempts",
+    metadata,
+    sa.Column(
+        "job_id", sa.String(36), sa.ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("attempt", sa.Integer, nullable=False),
+    sa.Column("lease_token", sa.String(64), nullable=False),
+    sa.Column("worker", sa.String(255), nullable=False),
+    sa.Column("started_at", UTCDateTime, nullable=False),
+    sa.Column("ended_at", UTCDateTime, nullable=True),
+    # completed | failed | cancelled | released | lost (lease expired, swept)
+    sa.Column("outcome", sa.String(16), nullable=True),
+    sa.PrimaryKeyConstraint("job_id", "attempt"),
+)

@@ -1,0 +1,83 @@
+"""RunControl: the JobControl an engine sees, plus the flags the worker sets from outside."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from reelforge.domain.errors import JobCancelled, LeaseLost
+from reelforge.domain.jobs import Lease
+
+log = logging.getLogger("reelforge.job")
+
+# The engine's share of the job's progress; the rest is muxing, thumbnails and storing.
+ENGINE_SHARE = 0.92
+CANCEL_POLL_SECONDS = 0.5
+
+
+class RunControl:
+    """Progress and stop flags for one running job.
+
+    ``step`` is called by the engine between steps. It raises at once when a flag is set, and
+    at most every ``CANCEL_POLL_SECONDS`` asks the database too, so a cancel made by another
+    process (SQLite has no NOTIFY) still stops the engine within a step or half a second.
+    """
+
+    def __init__(self, lease: Lease, poll_cancel: Callable[[str], bool]) -> None:
+        self.lease = lease
+        self._poll_cancel = poll_cancel
+        self._progress = 0.0
+        self._cancelled = threading.Event()
+        self._lost = threading.Event()
+        self._released = threading.Event()
+        self._last_poll = time.monotonic()
+        self.steps = 0
+
+    @property
+    def job_id(self) -> str:
+        return self.lease.job_id
+
+    @property
+    def progress(self) -> float:
+        return self._progress
+
+    @property
+    def released(self) -> bool:
+        return self._released.is_set()
+
+    def set_progress(self, fraction: float) -> None:
+        self._progress = max(self._progress, min(fraction, 1.0))
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+
+    def lose(self) -> None:
+        self._lost.set()
+
+    def release(self) -> None:
+        self._released.set()
+
+    def step(self, done: float, total: float, stage: str = "") -> None:
+        self.steps += 1
+        if total > 0:
+            self.set_progress(ENGINE_SHARE * done / total)
+        self.check()
+
+    def check(self) -> None:
+        """Raise when the job must stop: cancelled, lease lost, or released at shutdown."""
+        now = time.monotonic()
+        if not self._cancelled.is_set() and now - self._last_poll >= CANCEL_POLL_SECONDS:
+            self._last_poll = now
+            if self._poll_cancel(self.job_id):
+                self._cancelled.set()
+        if self._lost.is_set():
+            raise LeaseLost(f"job {self.job_id}: another worker owns this job now")
+        if self._released.is_set():
+            raise LeaseLost(f"job {self.job_id}: released at shutdown")
+        if self._cancelled.is_set():
+            raise JobCancelled(f"job {self.job_id} was cancelled")
+
+    def log(self, message: str) -> None:
+        log.info("job %s: %s", self.job_id, message)

@@ -1,0 +1,157 @@
+"""Worker: claims jobs with leases and runs them on the configured engine.
+
+``start()`` runs ``worker_concurrency`` slot threads plus one heartbeat and one sweeper thread;
+``stop()`` stops claiming, lets running jobs finish for the grace period, then releases them
+back to the queue. ``run_until_idle()`` is the synchronous form used by ``generate`` and tests.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+
+import sqlalchemy as sa
+
+from reelforge.config import Settings
+from reelforge.domain.errors import EngineLoadError
+from reelforge.engines.base import Engine, create_engine
+from reelforge.runtime import Runtime
+from reelforge.worker.control import RunControl
+from reelforge.worker.execute import JobExecutor
+from reelforge.worker.heartbeat import Heartbeat
+from reelforge.worker.sweeper import Sweeper
+
+log = logging.getLogger(__name__)
+ENGINE_RETRY_SECONDS = 30.0
+
+
+class Worker:
+    def __init__(
+        self, settings: Settings, runtime: Runtime | None = None, engine: Engine | None = None
+    ) -> None:
+        self.settings = settings
+        self.runtime = runtime or Runtime.open(settings)
+        self.engine = engine or create_engine(settings)
+        self.worker_id = settings.worker_id or f"{socket.gethostname()}:{os.getpid()}"
+        queue = self.runtime.queue
+        self.heartbeat = Heartbeat(queue, settings.heartbeat_seconds, settings.lease_seconds)
+        self.sweeper = Sweeper(queue, settings.sweep_seconds, settings.max_attempts)
+        self.executor = JobExecutor(self.runtime, self.engine)
+        self.engine_error: str | None = None
+        self._engine_loaded = threading.Event()
+        self._stopping = threading.Event()
+        self._slots: list[threading.Thread] = []
+        self.runtime.signals.on_cancel(self._relay_cancel)
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    @property
+    def ready(self) -> bool:
+        return self._engine_loaded.is_set()
+
+    def load_engine(self) -> bool:
+        """Load the model once; on failure record why and claim nothing."""
+        if self._engine_loaded.is_set():
+            return True
+        try:
+            self.engine.load()
+        except EngineLoadError as exc:
+            self.engine_error = str(exc)
+            log.error(
+                "engine %s cannot load: %s; this worker claims no jobs until it can",
+                self.engine.name,
+                exc,
+            )
+            return False
+        self.engine_error = None
+        self._engine_loaded.set()
+        log.info("engine ready: %s", self.engine.describe())
+        return True
+
+    def start(self) -> None:
+        self.heartbeat.start()
+        self.sweeper.start()
+        for index in range(self.settings.worker_concurrency):
+            slot = threading.Thread(target=self._slot_loop, name=f"slot-{index}", daemon=True)
+            slot.start()
+            self._slots.append(slot)
+        log.info(
+            "worker %s started: engine=%s concurrency=%d",
+            self.worker_id,
+            self.settings.engine,
+            self.settings.worker_concurrency,
+        )
+
+    def stop(self, grace: float | None = None) -> None:
+        """Stop claiming; wait ``grace`` seconds for running jobs, then release them."""
+        grace = self.settings.shutdown_grace_seconds if grace is None else grace
+        self._stopping.set()
+        self.runtime.signals.job_enqueued()  # wake idle slots so they see the stop flag
+        deadline = time.monotonic() + grace
+        for slot in self._slots:
+            slot.join(timeout=max(0.0, deadline - time.monotonic()))
+        for run in self._running():
+            log.warning("job %s: shutdown grace over; releasing it to the queue", run.job_id)
+            run.release()
+        for slot in self._slots:
+            slot.join(timeout=30)
+        self.heartbeat.stop()
+        self.sweeper.stop()
+
+    def wait(self) -> None:
+        for slot in self._slots:
+            while slot.is_alive():
+                slot.join(timeout=0.5)
+
+    def run_until_idle(self) -> int:
+        """Run queued jobs in this thread until none is left; returns how many ran."""
+        if not self.load_engine():
+            raise EngineLoadError(self.engine_error or "engine failed to load")
+        self.heartbeat.start()
+        ran = 0
+        try:
+            while self._claim_and_run():
+                ran += 1
+        finally:
+            self.heartbeat.stop()
+        return ran
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _slot_loop(self) -> None:
+        while not self._stopping.is_set():
+            if not self.load_engine():
+                self._stopping.wait(ENGINE_RETRY_SECONDS)
+                continue
+            try:
+                worked = self._claim_and_run()
+            except sa.exc.SQLAlchemyError as exc:
+                log.warning("claim failed (%s); retrying", exc)
+                worked = False
+            if not worked and not self._stopping.is_set():
+                self.runtime.signals.wait_for_work(self.settings.poll_seconds)
+
+    def _claim_and_run(self) -> bool:
+        if self._stopping.is_set():
+            return False
+        lease = self.runtime.queue.claim(self.worker_id, self.settings.lease_seconds)
+        if lease is None:
+            return False
+        control = RunControl(lease, self.runtime.store.is_cancel_requested)
+        self.heartbeat.track(control)
+        try:
+            self.executor.run(lease, control)
+        finally:
+            self.heartbeat.untrack(control)
+        return True
+
+    def _running(self) -> list[RunControl]:
+        return self.heartbeat.runs()
+
+    def _relay_cancel(self, job_id: str) -> None:
+        run = self.heartbeat.get(job_id)
+        if run is not None:
+            run.cancel()
