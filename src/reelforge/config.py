@@ -73,6 +73,40 @@ class Settings(BaseSettings):
         description="On SIGTERM, running jobs get this long to finish before they are released.",
     )
     worker_id: str | None = Field(default=None, description="Name in lease rows; default host:pid.")
+    # -- HTTP API (appended by the API work; see reelforge.api) --------------------------------
+    retention_seconds: int = Field(
+        default=7 * 24 * 3600,
+        ge=60,
+        description="A job's media is kept this long after creation (OpenAI `expires_at`), then "
+        "the retention sweeper deletes it.",
+    )
+    retention_sweep_seconds: float = Field(
+        default=60.0, gt=0, description="How often the API process deletes expired media."
+    )
+    idempotency_ttl_seconds: int = Field(
+        default=24 * 3600,
+        ge=24 * 3600,
+        description="How long an Idempotency-Key's first response is kept and replayed.",
+    )
+    poll_after_ms: int = Field(
+        default=1000,
+        ge=50,
+        le=60_000,
+        description="Sent as `openai-poll-after-ms`: how long SDK pollers wait between polls.",
+    )
+    public_base_url: str | None = Field(
+        default=None,
+        description="Base URL clients reach this server at (for download links in the seed "
+        "surface's `videos`). Unset: taken from each request's Host header.",
+    )
+    signed_url_ttl_seconds: int = Field(
+        default=3600, ge=10, description="Lifetime of the signed video URLs the seed surface returns."
+    )
+    url_signing_secret: str | None = Field(
+        default=None,
+        description="HMAC secret for signed video URLs. Unset: a random secret is created once "
+        "in <data_dir>/url-signing.key (mode 0600). Set it when several API replicas serve links.",
+    )
 
     @field_validator("engine")
     @classmethod

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from reelforge.config import Settings
 from reelforge.domain.errors import ConfigError
-from reelforge.engines.base import engine_names
+from reelforge.engines.base import engine_factory, engine_names
 from reelforge.storage.local import LocalBlobStore
 from reelforge.store.db import check_connection, create_db_engine, migrate
 from reelforge.store.jobs import JobStore
@@ -58,11 +58,9 @@ class Runtime:
 
 
 def check_engine_name(settings: Settings) -> None:
+    """Unknown names fail here; a registered engine's heavy imports still wait for load()."""
     if settings.engine not in engine_names():
-        raise ConfigError(
-            f"unknown engine {settings.engine!r}; set REELFORGE_ENGINE to one of: "
-            + ", ".join(engine_names())
-        )
+        engine_factory(settings.engine)  # imports a plugin path, or raises UnknownEngine
 
 
 def ensure_data_dir(settings: Settings) -> None:

@@ -115,18 +115,26 @@ def engine_names() -> list[str]:
 
 def create_engine(settings: Settings) -> Engine:
     """Build (but do not load) the engine the settings name."""
-    entry = _REGISTRY.get(settings.engine)
+    return engine_factory(settings.engine)(settings)
+
+
+def engine_factory(name: str) -> EngineFactory:
+    """The factory for a registered name, or for a plugin given as ``package.module:callable``."""
+    entry = _REGISTRY.get(name, name if ":" in name else None)
     if entry is None:
         known = ", ".join(engine_names())
         raise UnknownEngine(
-            f"unknown engine {settings.engine!r}; set REELFORGE_ENGINE to one of: {known}"
+            f"unknown engine {name!r}; set REELFORGE_ENGINE to one of: {known} "
+            "(or a plugin as package.module:factory)"
         )
-    factory = _resolve(entry) if isinstance(entry, str) else entry
-    return factory(settings)
+    return _resolve(entry) if isinstance(entry, str) else entry
 
 
 def _resolve(path: str) -> EngineFactory:
     module_name, _, attr = path.partition(":")
-    module = importlib.import_module(module_name)
-    factory: EngineFactory = getattr(module, attr)
+    try:
+        module = importlib.import_module(module_name)
+        factory: EngineFactory = getattr(module, attr)
+    except (ImportError, AttributeError) as exc:
+        raise UnknownEngine(f"engine {path!r} cannot be imported: {exc}") from None
     return factory

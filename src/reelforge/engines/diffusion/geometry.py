@@ -1,0 +1,153 @@
+"""Contract arithmetic: legal generation sizes and frame counts, and fitting results to the spec.
+
+Pure numpy/Pillow so it is testable without torch. The models only accept some sizes and frame
+counts (LTX-2: multiples of 32 and 8k+1 frames; Wan2.2: multiples of 32 and 4k+1), while the
+contract wants exactly 1280x720 and 24*s frames. We generate at the nearest legal shape that
+covers the target and cut back: center-crop (resizing only when the generation is smaller or of
+another aspect), trim the frames, trim or pad the audio.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from PIL import Image
+
+from reelforge.domain.specs import FPS, GenerationSpec
+from reelforge.engines.base import Audio, Frame
+
+SILENT_SAMPLE_RATE = 48000
+AUDIO_CHANNELS = 2
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationPlan:
+    """What the pipeline is asked for, and what is delivered from it."""
+
+    width: int
+    height: int
+    num_frames: int
+    frame_rate: float
+    frame_stride: int
+    target_width: int
+    target_height: int
+    target_frames: int
+    seconds: int
+
+
+def round_up(value: int, multiple: int) -> int:
+    return -(-value // multiple) * multiple
+
+
+def generation_size(
+    target: tuple[int, int], multiple: int, landscape_override: tuple[int, int] | None = None
+) -> tuple[int, int]:
+    """(width, height) to generate for ``target``: the smallest legal size that covers it.
+
+    ``landscape_override`` (a configured size, given for landscape) is mirrored for portrait.
+    """
+    width, height = target
+    if landscape_override is not None:
+        long_side, short_side = max(landscape_override), min(landscape_override)
+        width, height = (long_side, short_side) if width >= height else (short_side, long_side)
+        if width % multiple or height % multiple:
+            raise ValueError(
+                f"generation size {width}x{height} is not a multiple of {multiple}; "
+                f"set gen_width/gen_height to multiples of {multiple}"
+            )
+        return width, height
+    return round_up(width, multiple), round_up(height, multiple)
+
+
+def frames_to_generate(target_frames: int, stride: int, temporal_ratio: int) -> int:
+    """Smallest ``k * temporal_ratio + 1`` that yields ``target_frames / stride`` frames.
+
+    With stride 1 and ratio 8 (or 4) this is ``24*s + 1``: 97 / 193 / 289.
+    """
+    needed = -(-target_frames // stride)
+    return round_up(max(needed - 1, 1), temporal_ratio) + 1
+
+
+def plan_generation(
+    spec: GenerationSpec,
+    multiple: int,
+    temporal_ratio: int,
+    frame_stride: int = 1,
+    landscape_override: tuple[int, int] | None = None,
+) -> GenerationPlan:
+    width, height = generation_size((spec.width, spec.height), multiple, landscape_override)
+    return GenerationPlan(
+        width=width,
+        height=height,
+        num_frames=frames_to_generate(spec.frame_count, frame_stride, temporal_ratio),
+        frame_rate=FPS / frame_stride,
+        frame_stride=frame_stride,
+        target_width=spec.width,
+        target_height=spec.height,
+        target_frames=spec.frame_count,
+        seconds=spec.seconds,
+    )
+
+
+def fit_image(image: Image.Image, width: int, height: int) -> Image.Image:
+    """Scale ``image`` to cover ``width`` x ``height`` and center-crop the overflow."""
+    scale = max(width / image.width, height / image.height)
+    if scale != 1.0:
+        covered = (max(width, round(image.width * scale)), max(height, round(image.height * scale)))
+        image = image.resize(covered, Image.Resampling.LANCZOS)
+    left = (image.width - width) // 2
+    top = (image.height - height) // 2
+    return image.crop((left, top, left + width, top + height))
+
+
+def fit_frame(frame: Frame, width: int, height: int) -> Frame:
+    if frame.shape[0] == height and frame.shape[1] == width:
+        return frame
+    fitted = fit_image(Image.fromarray(frame), width, height)
+    return np.asarray(fitted, dtype=np.uint8)
+
+
+def to_uint8(frames: npt.NDArray[np.floating]) -> npt.NDArray[np.uint8]:
+    """Pipeline output in [0, 1] (any float dtype) -> uint8."""
+    scaled = np.clip(np.asarray(frames, dtype=np.float32), 0.0, 1.0) * 255.0
+    return np.rint(scaled).astype(np.uint8)
+
+
+def deliver_frames(
+    generated: npt.NDArray[np.uint8], plan: GenerationPlan, first_frame: Frame | None = None
+) -> Iterator[Frame]:
+    """Yield exactly ``plan.target_frames`` frames at the target size, lazily.
+
+    Generated frame ``i // stride`` is shown for delivered frame ``i``; the extra (8k+1-th)
+    frames at the end are dropped. ``first_frame`` (already at the target size) replaces
+    frame 0 when the operator asked for the input image itself.
+    """
+    for index in range(plan.target_frames):
+        if index == 0 and first_frame is not None:
+            yield first_frame
+            continue
+        source = generated[min(index // plan.frame_stride, len(generated) - 1)]
+        yield fit_frame(source, plan.target_width, plan.target_height)
+
+
+def fit_audio(audio: npt.NDArray[np.floating], sample_rate: int, seconds: float) -> Audio:
+    """(channels, samples) float audio -> exactly ``seconds`` of stereo float32 in [-1, 1]."""
+    samples = np.asarray(audio, dtype=np.float32)
+    if samples.ndim == 1:
+        samples = samples[np.newaxis, :]
+    if samples.shape[0] == 1:
+        samples = np.repeat(samples, AUDIO_CHANNELS, axis=0)
+    samples = samples[:AUDIO_CHANNELS]
+    wanted = round(seconds * sample_rate)
+    if samples.shape[1] >= wanted:
+        samples = samples[:, :wanted]
+    else:
+        samples = np.pad(samples, ((0, 0), (0, wanted - samples.shape[1])))
+    return np.ascontiguousarray(np.clip(samples, -1.0, 1.0), dtype=np.float32)
+
+
+def silence(seconds: float, sample_rate: int = SILENT_SAMPLE_RATE) -> Audio:
+    return np.zeros((AUDIO_CHANNELS, round(seconds * sample_rate)), dtype=np.float32)

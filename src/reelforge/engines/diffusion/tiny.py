@@ -1,0 +1,294 @@
+"""Tiny, randomly initialised pipelines of the real classes, built offline in code.
+
+They have the same on-disk layout as the real checkpoints (``model_index.json`` plus one folder
+per component), so ``save_pretrained`` followed by the engine's own loading path exercises
+exactly what a real model directory would. Tests, ``reelforge models make-tiny`` and
+``reelforge models verify`` use them; nothing here downloads anything.
+
+Every size below is chosen to be as small as the architecture allows while keeping the
+invariants the pipelines rely on (see docs/ENGINES.md): the Gemma hidden size equals the
+connectors' heads x head dim, and the vocoder's upsample factors multiply to the audio VAE's
+mel hop length so the waveform lasts as long as the video.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from diffusers import DiffusionPipeline
+
+TINY_PRESETS = ("ltx2", "wan22-5b")
+
+# Enough distinct tokens for short prompts; byte tokens make every character encodable.
+_BASE_WORDS = ("a", "the", "cat", "dog", "robot", "sea", "walks", "on", "beach", "sunset")
+
+
+def build_tiny_pipeline(family: str, seed: int = 0) -> DiffusionPipeline:
+    """Return the tiny text-to-video pipeline for ``family`` ("ltx2" or "wan")."""
+    import torch
+
+    torch.manual_seed(seed)
+    if family == "ltx2":
+        return _tiny_ltx2()
+    if family == "wan":
+        return _tiny_wan()
+    raise ValueError(f"no tiny pipeline for model family {family!r}; use 'ltx2' or 'wan'")
+
+
+def save_tiny_pipeline(family: str, directory: Path, seed: int = 0) -> Path:
+    """Build the tiny pipeline for ``family`` and ``save_pretrained`` it to ``directory``."""
+    pipeline = build_tiny_pipeline(family, seed=seed)
+    directory.mkdir(parents=True, exist_ok=True)
+    pipeline.save_pretrained(str(directory))
+    if family == "ltx2":
+        _save_tiny_latent_upsampler(directory / "latent_upsampler")
+    return directory
+
+
+# --- LTX-2 -------------------------------------------------------------------------------
+
+
+def _tiny_gemma_tokenizer() -> Any:
+    from transformers import GemmaTokenizer
+
+    specials = ["<pad>", "<eos>", "<bos>", "<unk>", "<mask>"]
+    pieces = specials + [f"<0x{value:02X}>" for value in range(256)]
+    pieces += ["▁" + word for word in _BASE_WORDS]
+    vocab = {piece: index for index, piece in enumerate(pieces)}
+    tokenizer = GemmaTokenizer(vocab=vocab, merges=[])
+    tokenizer.padding_side = "left"
+    return tokenizer
+
+
+def _tiny_gemma3(vocab_size: int) -> Any:
+    from transformers import Gemma3Config, Gemma3ForConditionalGeneration
+
+    text_config = {
+        "hidden_size": 32,
+        "intermediate_size": 32,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 2,
+        "num_key_value_heads": 1,
+        "head_dim": 16,
+        "vocab_size": vocab_size,
+        "max_position_embeddings": 256,
+        "sliding_window": 64,
+    }
+    vision_config = {
+        "hidden_size": 16,
+        "intermediate_size": 16,
+        "num_hidden_layers": 1,
+        "num_attention_heads": 2,
+        "image_size": 16,
+        "patch_size": 8,
+    }
+    config = Gemma3Config(
+        text_config=text_config, vision_config=vision_config, mm_tokens_per_image=4
+    )
+    return Gemma3ForConditionalGeneration(config).eval()
+
+
+def _tiny_ltx2() -> DiffusionPipeline:
+    from diffusers.pipelines.ltx2 import LTX2TextConnectors
+    from diffusers.pipelines.ltx2.vocoder import LTX2Vocoder
+
+    from diffusers import (
+        AutoencoderKLLTX2Audio,
+        AutoencoderKLLTX2Video,
+        FlowMatchEulerDiscreteScheduler,
+        LTX2Pipeline,
+        LTX2VideoTransformer3DModel,
+    )
+
+    tokenizer = _tiny_gemma_tokenizer()
+    text_encoder = _tiny_gemma3(vocab_size=len(tokenizer))
+    text_hidden = text_encoder.config.text_config.hidden_size
+    transformer = LTX2VideoTransformer3DModel(
+        in_channels=4,
+        out_channels=4,
+        patch_size=1,
+        patch_size_t=1,
+        num_attention_heads=2,
+        attention_head_dim=8,
+        cross_attention_dim=16,
+        audio_in_channels=4,
+        audio_out_channels=4,
+        audio_num_attention_heads=2,
+        audio_attention_head_dim=4,
+        audio_cross_attention_dim=8,
+        num_layers=2,
+        qk_norm="rms_norm_across_heads",
+        caption_channels=text_hidden,
+        rope_double_precision=False,
+        rope_type="split",
+    )
+    # 4 heads x 8 dims = 32 = the Gemma hidden size, as the connectors require.
+    connectors = LTX2TextConnectors(
+        caption_channels=text_hidden,
+        text_proj_in_factor=text_encoder.config.text_config.num_hidden_layers + 1,
+        video_connector_num_attention_heads=4,
+        video_connector_attention_head_dim=8,
+        video_connector_num_layers=1,
+        video_connector_num_learnable_registers=None,
+        audio_connector_num_attention_heads=4,
+        audio_connector_attention_head_dim=8,
+        audio_connector_num_layers=1,
+        audio_connector_num_learnable_registers=None,
+        connector_rope_base_seq_len=32,
+        rope_theta=10000.0,
+        rope_double_precision=False,
+        causal_temporal_positioning=False,
+        rope_type="split",
+    )
+    vae = AutoencoderKLLTX2Video(
+        in_channels=3,
+        out_channels=3,
+        latent_channels=4,
+        block_out_channels=(8,),
+        decoder_block_out_channels=(8,),
+        layers_per_block=(1,),
+        decoder_layers_per_block=(1, 1),
+        spatio_temporal_scaling=(True,),
+        decoder_spatio_temporal_scaling=(True,),
+        decoder_inject_noise=(False, False),
+        downsample_type=("spatial",),
+        upsample_residual=(False,),
+        upsample_factor=(1,),
+        timestep_conditioning=False,
+        patch_size=1,
+        patch_size_t=1,
+        encoder_causal=True,
+        decoder_causal=False,
+    )
+    audio_vae = AutoencoderKLLTX2Audio(
+        base_channels=4,
+        output_channels=2,
+        ch_mult=(1,),
+        num_res_blocks=1,
+        attn_resolutions=None,
+        in_channels=2,
+        resolution=32,
+        latent_channels=2,
+        norm_type="pixel",
+        causality_axis="height",
+        dropout=0.0,
+        mid_block_add_attention=False,
+        sample_rate=16000,
+        mel_hop_length=160,
+        is_causal=True,
+        mel_bins=8,
+    )
+    # 8 * 5 * 4 = 160 = mel_hop_length: one mel frame becomes one hop of samples.
+    vocoder = LTX2Vocoder(
+        in_channels=audio_vae.config.output_channels * audio_vae.config.mel_bins,
+        hidden_channels=16,
+        out_channels=2,
+        upsample_kernel_sizes=[16, 10, 8],
+        upsample_factors=[8, 5, 4],
+        resnet_kernel_sizes=[3],
+        resnet_dilations=[[1, 3, 5]],
+        leaky_relu_negative_slope=0.1,
+        output_sampling_rate=16000,
+    )
+    return LTX2Pipeline(
+        scheduler=FlowMatchEulerDiscreteScheduler(),
+        vae=vae,
+        audio_vae=audio_vae,
+        text_encoder=text_encoder,
+        tokenizer=tokenizer,
+        connectors=connectors,
+        transformer=transformer,
+        vocoder=vocoder,
+    )
+
+
+def _save_tiny_latent_upsampler(directory: Path) -> None:
+    from diffusers.pipelines.ltx2 import LTX2LatentUpsamplerModel
+
+    upsampler = LTX2LatentUpsamplerModel(
+        in_channels=4,
+        mid_channels=32,
+        num_blocks_per_stage=1,
+        dims=3,
+        spatial_upsample=True,
+        temporal_upsample=False,
+    )
+    upsampler.save_pretrained(str(directory))
+
+
+# --- Wan2.2-TI2V-5B ----------------------------------------------------------------------
+
+
+def _tiny_t5_tokenizer() -> Any:
+    from transformers import T5Tokenizer
+
+    specials = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0)]
+    words = [("▁" + word, -float(index)) for index, word in enumerate(_BASE_WORDS)]
+    letters = [(chr(code), -20.0) for code in range(ord("a"), ord("z") + 1)]
+    return T5Tokenizer(vocab=specials + words + letters + [("▁", -5.0)], extra_ids=0)
+
+
+def _tiny_wan() -> DiffusionPipeline:
+    from transformers import UMT5Config, UMT5EncoderModel
+
+    from diffusers import (
+        AutoencoderKLWan,
+        UniPCMultistepScheduler,
+        WanPipeline,
+        WanTransformer3DModel,
+    )
+
+    tokenizer = _tiny_t5_tokenizer()
+    text_encoder = UMT5EncoderModel(
+        UMT5Config(
+            d_model=32,
+            d_kv=8,
+            d_ff=32,
+            num_layers=1,
+            num_heads=4,
+            vocab_size=len(tokenizer),
+            relative_attention_num_buckets=8,
+        )
+    ).eval()
+    vae = AutoencoderKLWan(
+        base_dim=3,
+        z_dim=48,
+        in_channels=12,
+        out_channels=12,
+        is_residual=True,
+        patch_size=2,
+        latents_mean=[0.0] * 48,
+        latents_std=[1.0] * 48,
+        dim_mult=[1, 1, 1, 1],
+        num_res_blocks=1,
+        scale_factor_spatial=16,
+        scale_factor_temporal=4,
+        temperal_downsample=[False, True, True],
+    )
+    transformer = WanTransformer3DModel(
+        patch_size=(1, 2, 2),
+        num_attention_heads=2,
+        attention_head_dim=12,
+        in_channels=48,
+        out_channels=48,
+        text_dim=32,
+        freq_dim=256,
+        ffn_dim=32,
+        num_layers=2,
+        cross_attn_norm=True,
+        qk_norm="rms_norm_across_heads",
+        rope_max_seq_len=32,
+    )
+    scheduler = UniPCMultistepScheduler(
+        prediction_type="flow_prediction", use_flow_sigmas=True, flow_shift=5.0
+    )
+    return WanPipeline(
+        tokenizer=tokenizer,
+        text_encoder=text_encoder,
+        vae=vae,
+        scheduler=scheduler,
+        transformer=transformer,
+        expand_timesteps=True,
+    )

@@ -1,0 +1,122 @@
+"""Is an IP address safe for the server to connect to on a user's behalf? (SSRF defence)
+
+``ipaddress.is_global`` alone is not enough on Python 3.11: it calls ``::127.0.0.1``, NAT64
+``64:ff9b::a9fe:a9fe`` (169.254.169.254 inside), 6to4 ``2002:a9fe:a9fe::1`` and multicast
+``224.0.0.1`` global. So we unwrap every IPv6 form that carries an IPv4 address (mapped,
+IPv4-compatible, NAT64, 6to4, Teredo) and check the IPv4 inside as well as the IPv6 address itself,
+against the deny table of SECURITY.md. Anything that does not parse is denied (fail closed).
+"""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
+from typing import Final
+
+# (network, why it is denied). The IPv4 table applies to plain IPv4 addresses and to every IPv4
+# address found inside an IPv6 one.
+DENIED_IPV4: Final[tuple[tuple[IPv4Network, str], ...]] = tuple(
+    (IPv4Network(net), why)
+    for net, why in (
+        ("0.0.0.0/8", "'this network'"),
+        ("10.0.0.0/8", "private"),
+        ("100.64.0.0/10", "carrier-grade NAT"),
+        ("127.0.0.0/8", "loopback"),
+        ("169.254.0.0/16", "link-local"),
+        ("172.16.0.0/12", "private"),
+        ("192.0.0.0/24", "IETF protocol assignments"),
+        ("192.0.2.0/24", "documentation (TEST-NET-1)"),
+        ("192.88.99.0/24", "the 6to4 relay anycast range"),
+        ("192.168.0.0/16", "private"),
+        ("198.18.0.0/15", "benchmarking"),
+        ("198.51.100.0/24", "documentation (TEST-NET-2)"),
+        ("203.0.113.0/24", "documentation (TEST-NET-3)"),
+        ("224.0.0.0/4", "multicast"),
+        ("240.0.0.0/4", "reserved"),
+    )
+)
+
+DENIED_IPV6: Final[tuple[tuple[IPv6Network, str], ...]] = tuple(
+    (IPv6Network(net), why)
+    for net, why in (
+        ("::1/128", "loopback"),
+        ("::/128", "the unspecified address"),
+        ("64:ff9b::/96", "NAT64"),
+        ("64:ff9b:1::/48", "local-use NAT64"),
+        ("100::/64", "discard-only"),
+        ("2001::/23", "IETF protocol assignments (includes Teredo 2001::/32)"),
+        ("2001:db8::/32", "documentation"),
+        ("2002::/16", "6to4"),
+        ("3fff::/20", "documentation"),
+        ("fc00::/7", "unique-local (private)"),
+        ("fe80::/10", "link-local"),
+        ("fec0::/10", "site-local (deprecated)"),
+        ("ff00::/8", "multicast"),
+    )
+)
+
+# Everything routable on the IPv6 internet is in 2000::/3; the rest is special or unassigned.
+GLOBAL_UNICAST_V6: Final = IPv6Network("2000::/3")
+_IPV4_MAPPED: Final = IPv6Network("::ffff:0:0/96")
+_IPV4_COMPATIBLE: Final = IPv6Network("::/96")
+_NAT64: Final = IPv6Network("64:ff9b::/96")
+
+
+def is_public_address(ip: str) -> bool:
+    """True only for an address the fetcher may connect to: public unicast, nothing embedded."""
+    return _deny_reason(ip) is None
+
+
+def explain_blocked(ip: str) -> str:
+    """Why ``ip`` is denied, e.g. ``"169.254.169.254 is link-local (169.254.0.0/16)"``."""
+    reason = _deny_reason(ip)
+    return reason if reason is not None else f"{ip} is a public address (not blocked)"
+
+
+def embedded_ipv4(address: IPv6Address) -> IPv4Address | None:
+    """The IPv4 address an IPv6 address carries (mapped, compatible, NAT64, 6to4, Teredo)."""
+    if address in _IPV4_MAPPED:
+        return address.ipv4_mapped
+    if address in _IPV4_COMPATIBLE or address in _NAT64:
+        return IPv4Address(int(address) & 0xFFFFFFFF)
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address.teredo is not None:
+        return address.teredo[1]  # the client address (Python already undoes the obfuscation)
+    return None
+
+
+def _deny_reason(ip: str) -> str | None:
+    try:
+        address = ip_address(ip.strip("[]"))
+    except ValueError:
+        return f"{ip!r} is not a valid IP address"
+    if isinstance(address, IPv4Address):
+        return _ipv4_reason(address, shown=str(address))
+    return _ipv6_reason(address)
+
+
+def _ipv4_reason(address: IPv4Address, shown: str) -> str | None:
+    for network, why in DENIED_IPV4:
+        if address in network:
+            return f"{shown} is {why} ({network})"
+    # Backstop for ranges this table may have missed: Python's own list of non-global ranges.
+    if not address.is_global:
+        return f"{shown} is not a globally routable address"
+    return None
+
+
+def _ipv6_reason(address: IPv6Address) -> str | None:
+    shown = str(address)
+    inner = embedded_ipv4(address)
+    inner_reason = _ipv4_reason(inner, shown=str(inner)) if inner is not None else None
+    for network, why in DENIED_IPV6:
+        if address in network:
+            suffix = f" and embeds {inner_reason}" if inner_reason else ""
+            return f"{shown} is {why} ({network}){suffix}"
+    if inner_reason is not None:
+        return f"{shown} embeds {inner_reason}"
+    if address in _IPV4_MAPPED:
+        return None  # an ordinary IPv4 address written in IPv6 form; its IPv4 passed
+    if address not in GLOBAL_UNICAST_V6:
+        return f"{shown} is not global unicast IPv6 ({GLOBAL_UNICAST_V6})"
+    return None

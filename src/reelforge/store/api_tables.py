@@ -1,0 +1,43 @@
+"""Tables the HTTP API adds: API keys and idempotency records.
+
+They join the shared ``reelforge.store.tables.metadata`` so one schema describes the database;
+migration ``0002_keys_idempotency`` creates them.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from reelforge.store.tables import metadata
+from reelforge.store.types import UTCDateTime
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    # The public part of the token ("rf_<id>_<secret>"); also the owner of the key's jobs.
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    # SHA-256 hex of the whole token: the secret itself is never stored.
+    sa.Column("secret_hash", sa.String(64), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("revoked_at", UTCDateTime, nullable=True),
+)
+
+idempotency_records = sa.Table(
+    "idempotency_records",
+    metadata,
+    sa.Column("owner", sa.String(64), nullable=False),
+    sa.Column("key", sa.String(300), nullable=False),
+    # SHA-256 of the route and the request body: the same key with another body is a 422.
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    # in_flight: a request holds the key until locked_until; done: response_* is replayed.
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("job_id", sa.String(36), nullable=True),
+    sa.Column("status_code", sa.Integer, nullable=True),
+    sa.Column("response_body", sa.Text, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("locked_until", UTCDateTime, nullable=True),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+    sa.PrimaryKeyConstraint("owner", "key"),
+    sa.Index("ix_idempotency_records_expires_at", "expires_at"),
+)
