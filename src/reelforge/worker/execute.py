@@ -26,6 +26,7 @@ from reelforge.domain.errors import (
 )
 from reelforge.domain.jobs import Job, JobOutputs, Lease
 from reelforge.engines.base import Engine, EngineRequest, Frame
+from reelforge.media import render_media
 from reelforge.runtime import Runtime
 from reelforge.worker.control import RunControl
 
@@ -75,8 +76,6 @@ class JobExecutor:
         self._discard(lease)
 
     def _produce(self, job: Job, lease: Lease, control: RunControl) -> JobOutputs:
-        from reelforge.media import render_media
-
         request = EngineRequest(job.spec, self._first_frame(job))
         output = self.engine.generate(request, control)
         workdir = Path(tempfile.mkdtemp(prefix=f"job-{job.id}-", dir=self._tmp_root()))
