@@ -1,0 +1,402 @@
+"""Fetch a user's image URL without letting the user aim our server at our own network (SSRF).
+
+SECURITY.md, "Fetching a user's image URL": the host is resolved once (in a bounded thread pool,
+with a timeout), every returned address must be public (``netcheck``), and the socket is opened
+to exactly a checked address by us, so nothing can resolve the name a second time and get a
+different answer. The Host header and TLS SNI / certificate check keep the name. Each redirect hop
+goes through the same checks. ``http.client`` on a socket we connected ourselves does the HTTP: it
+never reads proxy settings from the environment and never decompresses (no gzip bombs).
+
+One whole-fetch deadline covers DNS, connect, TLS, headers and body: socket timeouts shrink to the
+time left, and a watchdog shuts the socket when the deadline passes, so a server that drips its
+headers one byte at a time cannot hold us past it either.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+from ipaddress import ip_address
+from types import TracebackType
+from typing import Final
+from urllib.parse import urljoin, urlsplit
+
+from reelforge.domain.errors import SpecError
+from reelforge.media.netcheck import explain_blocked, is_public_address
+
+Resolver = Callable[[str, int], list[str]]
+
+DEFAULT_PORTS: Final = {"http": 80, "https": 443}
+REDIRECT_STATUSES: Final = frozenset({301, 302, 303, 307, 308})
+MAX_URL_CHARS: Final = 8192
+_CHUNK: Final = 64 * 1024
+_USER_AGENT: Final = "ReelForge-image-fetch/1"
+_ACCEPT: Final = "image/jpeg, image/png, image/webp"
+
+
+def system_resolver(host: str, port: int) -> list[str]:
+    """Every address the system resolver gives for ``host`` (IPv4 and IPv6), in its order."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+@dataclass(frozen=True, slots=True)
+class ImageURL:
+    """A parsed http(s) URL that passed the syntax rules (no userinfo, ASCII only)."""
+
+    url: str
+    scheme: str
+    host: str  # lower-case, IPv6 without brackets
+    port: int
+    target: str  # path and query, what goes on the request line
+
+    @property
+    def is_tls(self) -> bool:
+        return self.scheme == "https"
+
+
+def parse_image_url(url: str) -> ImageURL:
+    """Check an image URL's form; errors say which rule it broke and what to send instead."""
+    if len(url) > MAX_URL_CHARS:
+        raise _error(f"image URL is {len(url)} characters; the limit is {MAX_URL_CHARS}")
+    if any(not 33 <= ord(c) <= 126 or c == "\\" for c in url):
+        raise _error(
+            "image URL contains spaces, backslashes, control or non-ASCII characters; "
+            "percent-encode them (and write international host names in punycode, xn--...)"
+        )
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in DEFAULT_PORTS:
+        shown = f"{scheme}:" if scheme else "a URL without a scheme"
+        raise _error(
+            f"image URL uses {shown}; send an http:// or https:// URL, or the image itself as "
+            "data:image/jpeg;base64,... (also image/png, image/webp)"
+        )
+    if "@" in parts.netloc:
+        raise _error("image URL must not contain a user name or password (user:pass@host)")
+    host = parts.hostname
+    if not host:
+        raise _error(f"image URL {_shorten(url)} has no host name")
+    try:
+        port = parts.port or DEFAULT_PORTS[scheme]
+    except ValueError as exc:
+        raise _error(f"image URL has an invalid port ({exc})") from exc
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return ImageURL(url=url, scheme=scheme, host=host, port=port, target=target)
+
+
+class _Deadline:
+    """The whole fetch's time budget."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._end = time.monotonic() + seconds
+
+    def remaining(self) -> float:
+        return max(0.0, self._end - time.monotonic())
+
+    @property
+    def expired(self) -> bool:
+        return self.remaining() <= 0.0
+
+    def socket_timeout(self) -> float:
+        """A socket timeout for the next operation; never 0 (that would mean non-blocking)."""
+        return max(self.remaining(), 0.001)
+
+    def error(self) -> SpecError:
+        return _error(
+            f"fetching the image URL took longer than {self.seconds:g} s; host the image "
+            "somewhere faster or send it as a data: URL"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Redirect:
+    location: str
+
+
+class ImageFetcher:
+    """Fetches image URLs under SECURITY.md's rules. Build one per app; thread-safe.
+
+    ``allow_hosts`` is for tests only: ``"IP:PORT"`` entries (``"127.0.0.1:8123"``,
+    ``"[::1]:8123"``) naming an address and port the fetcher may connect to even though it is not
+    public or the port is not 80/443. It matches the address actually connected to, not the
+    name in the URL, so a name that resolves to an allowlisted address works (that is how tests
+    check that the Host header keeps the name). ``resolver`` replaces DNS (tests);
+    ``ssl_context`` replaces the default certificate-verifying context (tests with their own CA).
+    """
+
+    def __init__(
+        self,
+        *,
+        max_bytes: int = 10 * 1024 * 1024,
+        deadline_seconds: float = 15.0,
+        max_redirects: int = 3,
+        allow_hosts: frozenset[str] = frozenset(),
+        resolver: Resolver | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+        dns_workers: int = 8,
+    ) -> None:
+        if max_bytes <= 0 or deadline_seconds <= 0 or max_redirects < 0:
+            raise ValueError("max_bytes and deadline_seconds must be > 0, max_redirects >= 0")
+        self.max_bytes = max_bytes
+        self.deadline_seconds = deadline_seconds
+        self.max_redirects = max_redirects
+        self._allowed = frozenset(_parse_allow_entry(entry) for entry in allow_hosts)
+        self._resolver = resolver or system_resolver
+        self._tls = ssl_context or ssl.create_default_context()
+        # Bounded: a flood of URLs whose DNS hangs queues here instead of spawning threads.
+        self._dns_pool = ThreadPoolExecutor(dns_workers, thread_name_prefix="reelforge-dns")
+
+    def close(self) -> None:
+        self._dns_pool.shutdown(wait=False, cancel_futures=True)
+
+    def __enter__(self) -> ImageFetcher:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def fetch(self, url: str) -> bytes:
+        """The body of ``url`` (following at most ``max_redirects`` redirects), at most
+        ``max_bytes`` long. Every failure is a ``SpecError(field="image")`` saying what to fix."""
+        deadline = _Deadline(self.deadline_seconds)
+        try:
+            return self._follow(url, deadline)
+        except SpecError:
+            raise
+        except (OSError, http.client.HTTPException) as exc:
+            if deadline.expired:
+                raise deadline.error() from exc
+            raise _error(f"could not fetch the image URL: {_describe(exc)}") from exc
+
+    def _follow(self, url: str, deadline: _Deadline) -> bytes:
+        current = url
+        for _hop in range(self.max_redirects + 1):
+            parsed = parse_image_url(current)
+            addresses = self._checked_addresses(parsed, deadline)
+            outcome = self._exchange(parsed, addresses, deadline)
+            if isinstance(outcome, bytes):
+                return outcome
+            current = urljoin(current, outcome.location)
+        raise _error(
+            f"image URL redirected more than {self.max_redirects} times; "
+            "send the final URL of the image"
+        )
+
+    def _checked_addresses(self, parsed: ImageURL, deadline: _Deadline) -> list[str]:
+        """Resolve once; every address must be allowed, else the whole URL is refused."""
+        if parsed.port not in DEFAULT_PORTS.values() and not self._port_allowlisted(parsed.port):
+            raise _error(
+                f"image URL uses port {parsed.port}; only ports 80 (http) and 443 (https) are "
+                "allowed"
+            )
+        addresses = self._resolve(parsed.host, parsed.port, deadline)
+        for address in addresses:
+            if self._allowlisted(address, parsed.port):
+                continue
+            if not is_public_address(address):
+                raise _error(
+                    f"image URL host {parsed.host!r} is not on the public internet: "
+                    f"{explain_blocked(address)}; send a publicly reachable URL or a data: URL"
+                )
+            if parsed.port not in DEFAULT_PORTS.values():
+                raise _error(f"image URL uses port {parsed.port}; only 80 and 443 are allowed")
+        return addresses
+
+    def _resolve(self, host: str, port: int, deadline: _Deadline) -> list[str]:
+        if _is_ip_literal(host):
+            return [host]
+        future = self._dns_pool.submit(self._resolver, host, port)
+        try:
+            addresses = future.result(timeout=deadline.remaining())
+        except FutureTimeout:
+            future.cancel()
+            raise _error(f"looking up the image host {host!r} took too long") from None
+        except (OSError, UnicodeError) as exc:
+            raise _error(f"could not resolve the image host {host!r}: {_describe(exc)}") from exc
+        if not addresses:
+            raise _error(f"the image host {host!r} has no addresses")
+        return list(addresses)
+
+    def _port_allowlisted(self, port: int) -> bool:
+        return any(allowed_port == port for _ip, allowed_port in self._allowed)
+
+    def _allowlisted(self, address: str, port: int) -> bool:
+        try:
+            normalized = str(ip_address(address))
+        except ValueError:
+            return False
+        return (normalized, port) in self._allowed
+
+    def _exchange(
+        self, parsed: ImageURL, addresses: list[str], deadline: _Deadline
+    ) -> bytes | _Redirect:
+        """One request to a checked address: the body, or where the server redirected us."""
+        sock = _connect_first(addresses, parsed.port, deadline)
+        watchdog = _Watchdog(sock, deadline.remaining())
+        try:
+            if parsed.is_tls:
+                sock = watchdog.sock = self._tls.wrap_socket(sock, server_hostname=parsed.host)
+            connection = _connection_on(sock, parsed)
+            try:
+                return _get(connection, sock, parsed, deadline, self.max_bytes)
+            finally:
+                connection.close()
+        finally:
+            watchdog.disarm()
+            sock.close()
+
+
+class _Watchdog:
+    """Shuts the socket down when the deadline passes, waking a thread blocked on it."""
+
+    def __init__(self, sock: socket.socket, seconds: float) -> None:
+        self.sock = sock  # replaced by the TLS socket once the handshake is set up
+        self._lock = threading.Lock()
+        self._armed = True
+        self._timer = threading.Timer(seconds, self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def disarm(self) -> None:
+        """After this returns the watchdog never touches the socket, so closing it is safe."""
+        with self._lock:
+            self._armed = False
+        self._timer.cancel()
+
+    def _fire(self) -> None:
+        with self._lock:
+            if not self._armed:
+                return
+            # Plain shutdown on the descriptor, TLS state untouched; it may be closed already.
+            with contextlib.suppress(OSError):
+                socket.socket.shutdown(self.sock, socket.SHUT_RDWR)
+
+
+def _get(
+    connection: http.client.HTTPConnection,
+    sock: socket.socket,
+    parsed: ImageURL,
+    deadline: _Deadline,
+    max_bytes: int,
+) -> bytes | _Redirect:
+    headers = {"User-Agent": _USER_AGENT, "Accept": _ACCEPT, "Connection": "close"}
+    sock.settimeout(deadline.socket_timeout())
+    connection.request("GET", parsed.target, headers=headers)
+    response = connection.getresponse()
+    if response.status in REDIRECT_STATUSES:
+        location = response.getheader("Location")
+        if not location:
+            raise _error(
+                f"image URL {_shorten(parsed.url)} answered HTTP {response.status} "
+                "without a Location header; send the image's final URL"
+            )
+        return _Redirect(location.strip())
+    if response.status != 200:
+        raise _error(
+            f"image URL {_shorten(parsed.url)} answered HTTP {response.status} "
+            f"{response.reason}; it must answer 200 with the image"
+        )
+    if response.length is not None and response.length > max_bytes:
+        raise _too_large(max_bytes, f"its Content-Length is {response.length} bytes")
+    return _read_capped(response, sock, deadline, max_bytes)
+
+
+def _read_capped(
+    response: http.client.HTTPResponse, sock: socket.socket, deadline: _Deadline, max_bytes: int
+) -> bytes:
+    """Read the body a chunk at a time, stopping at ``max_bytes + 1`` or the deadline."""
+    chunks: list[bytes] = []
+    total = 0
+    while True:
+        if deadline.expired:
+            raise deadline.error()
+        sock.settimeout(deadline.socket_timeout())
+        chunk = response.read1(_CHUNK)
+        if not chunk:
+            return b"".join(chunks)
+        total += len(chunk)
+        if total > max_bytes:
+            raise _too_large(max_bytes, "the body went past the limit")
+        chunks.append(chunk)
+
+
+def _connect_first(addresses: Iterable[str], port: int, deadline: _Deadline) -> socket.socket:
+    """A TCP connection to the first checked address that answers (no name resolution here)."""
+    failures: list[str] = []
+    for address in addresses:
+        family = socket.AF_INET6 if ":" in address else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.settimeout(deadline.socket_timeout())
+        try:
+            sock.connect((address, port))
+        except OSError as exc:
+            sock.close()
+            failures.append(f"{address}: {_describe(exc)}")
+            if deadline.expired:
+                raise deadline.error() from exc
+            continue
+        return sock
+    raise _error(f"could not connect to the image host ({'; '.join(failures)})")
+
+
+def _connection_on(sock: socket.socket, parsed: ImageURL) -> http.client.HTTPConnection:
+    """An http.client connection that uses our socket, so it never connects by itself."""
+    cls = http.client.HTTPSConnection if parsed.is_tls else http.client.HTTPConnection
+    connection = cls(parsed.host, parsed.port)
+    connection.sock = sock  # Host header still says parsed.host (and :port if not default)
+    return connection
+
+
+def _parse_allow_entry(entry: str) -> tuple[str, int]:
+    host, sep, port = entry.rpartition(":")
+    try:
+        if not sep:
+            raise ValueError(entry)
+        return str(ip_address(host.strip("[]"))), int(port)
+    except ValueError:
+        raise ValueError(
+            f"allow_hosts entry {entry!r} must be IP:PORT, e.g. 127.0.0.1:8123 or [::1]:8123"
+        ) from None
+
+
+def _is_ip_literal(host: str) -> bool:
+    try:
+        ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def _too_large(max_bytes: int, detail: str) -> SpecError:
+    return _error(
+        f"image at the URL is larger than {max_bytes / 2**20:g} MB ({detail}); "
+        "send a smaller JPEG, PNG or WebP"
+    )
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"its TLS certificate is not valid ({exc.verify_message})"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc) or type(exc).__name__
+
+
+def _shorten(url: str, limit: int = 200) -> str:
+    return url if len(url) <= limit else url[: limit - 3] + "..."
+
+
+def _error(message: str) -> SpecError:
+    return SpecError(message, field="image")
