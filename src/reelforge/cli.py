@@ -19,6 +19,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from reelforge.config import Settings, load_settings
 from reelforge.domain.errors import ConfigError, EngineLoadError, ReelForgeError, SpecError
 from reelforge.domain.jobs import Job, Status
+from reelforge.runtime import Runtime
 
 app = typer.Typer(
     help="ReelForge: self-hosted video generation behind the Sora and /v1/videos APIs.",
@@ -38,6 +39,8 @@ def _setup_logging(verbose: bool = False) -> None:
         handlers=[RichHandler(console=console, show_path=False, rich_tracebacks=True)],
         force=True,
     )
+    # Alembic announces every plugin and migration step at INFO; only problems matter here.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
@@ -149,23 +152,29 @@ def serve(
     """Serve the HTTP APIs, with in-process workers unless --no-workers."""
     _setup_logging(verbose)
     settings = _settings(config, embedded_workers=workers)
+    runtime = _open_runtime(settings)
     try:
         from reelforge.api.server import serve as serve_http
     except ImportError:
         console.print("[yellow]the HTTP API is not installed in this build; running workers only")
-        _run_workers(settings)
+        _run_workers(settings, runtime)
         return
+    serve_http(settings, host, port)
+
+
+def _open_runtime(settings: Settings) -> Runtime:
+    """Open the database and storage now, so bad configuration fails before anything starts."""
     try:
-        serve_http(settings, host, port)
+        return Runtime.open(settings)
     except ConfigError as exc:
         raise _fail(str(exc)) from None
 
 
-def _run_workers(settings: Settings) -> None:
+def _run_workers(settings: Settings, runtime: Runtime | None = None) -> None:
     from reelforge.worker import Worker
 
     try:
-        runner = Worker(settings)
+        runner = Worker(settings, runtime=runtime or Runtime.open(settings))
     except ConfigError as exc:
         raise _fail(str(exc)) from None
     stop = threading.Event()
