@@ -23,8 +23,8 @@ from reelforge.engines.base import Frame
 
 MAX_IMAGE_BYTES: Final = 10 * 1024 * 1024
 MAX_IMAGE_PIXELS: Final = 2560 * 1440
-"""Pillow refuses images over twice this before decoding (decompression bombs); anything
-over it is an error too. Generous enough that a wrong-size photo still gets the size message."""
+"""Larger images are refused from their header, before decoding (decompression bombs). It is
+generous so that an ordinary wrong-size photo still gets the more helpful size message."""
 
 _ACCEPTED = ("JPEG", "PNG", "WEBP")
 _ORIENTATION_TAG: Final = 0x0112
@@ -96,7 +96,10 @@ def _decode(data: bytes, kind: str, width: int, height: int) -> Frame:
     except SpecError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise _error(f"image has too many pixels ({exc}); send a {width}x{height} image") from exc
+        raise _error(
+            f"image has more than {MAX_IMAGE_PIXELS} pixels; size {width}x{height} needs a "
+            f"{width}x{height} image"
+        ) from exc
     except Exception as exc:  # Pillow raises many types (even bare ValueError) on bad files
         raise _error(f"image could not be decoded: {exc}; send a valid {kind} file") from exc
     return np.array(rgb, dtype=np.uint8)
@@ -107,11 +110,6 @@ def _check_header(image: Image.Image, kind: str, width: int, height: int) -> Non
     shown_w, shown_h = image.size
     if image.getexif().get(_ORIENTATION_TAG) in _SWAPPED_ORIENTATIONS:
         shown_w, shown_h = shown_h, shown_w  # the photo is displayed rotated
-    if shown_w * shown_h > MAX_IMAGE_PIXELS:
-        raise _error(
-            f"image is {shown_w}x{shown_h}, more than {MAX_IMAGE_PIXELS} pixels; size "
-            f"{width}x{height} needs a {width}x{height} image"
-        )
     if (shown_w, shown_h) != (width, height):
         raise _error(
             f"image is {shown_w}x{shown_h}; size {width}x{height} needs a {width}x{height} image"
