@@ -50,12 +50,10 @@ class WorkQueue:
             attempt=0,
         )
         with self._write() as conn, conn.begin():
-            job_id = conn.execute(self._oldest_queued()).scalar()
-            if job_id is None:
-                return None
-            attempt = conn.execute(
+            # One statement: pick (skipping rows other claimers hold) and take the oldest job.
+            claimed = conn.execute(
                 jobs.update()
-                .where(jobs.c.id == job_id, jobs.c.status == Status.QUEUED.value)
+                .where(jobs.c.id == self._oldest_queued().scalar_subquery())
                 .values(
                     status=Status.RUNNING.value,
                     attempts=jobs.c.attempts + 1,
@@ -66,8 +64,11 @@ class WorkQueue:
                     updated_at=now,
                     progress=0.0,
                 )
-                .returning(jobs.c.attempts)
-            ).scalar_one()
+                .returning(jobs.c.id, jobs.c.attempts)
+            ).first()
+            if claimed is None:
+                return None
+            job_id, attempt = claimed
             conn.execute(
                 job_attempts.insert().values(
                     job_id=job_id,

@@ -24,11 +24,15 @@ class Signals:
             self._generation += 1
             self._work.notify_all()
 
-    def wait_for_work(self, timeout: float) -> bool:
-        """Block until the next ``job_enqueued`` or ``timeout``; True when woken by work."""
+    def work_mark(self) -> int:
+        """Take before looking for work; pass to ``wait_for_work`` so no wake-up slips between."""
         with self._work:
-            seen = self._generation
-            return self._work.wait_for(lambda: self._generation != seen, timeout)
+            return self._generation
+
+    def wait_for_work(self, mark: int, timeout: float) -> bool:
+        """Block until a ``job_enqueued`` after ``mark`` or ``timeout``; True when woken."""
+        with self._work:
+            return self._work.wait_for(lambda: self._generation != mark, timeout)
 
     def on_cancel(self, listener: CancelListener) -> None:
         with self._lock:

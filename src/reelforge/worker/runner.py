@@ -126,13 +126,14 @@ class Worker:
             if not self.load_engine():
                 self._stopping.wait(ENGINE_RETRY_SECONDS)
                 continue
+            mark = self.runtime.signals.work_mark()
             try:
                 worked = self._claim_and_run()
             except sa.exc.SQLAlchemyError as exc:
                 log.warning("claim failed (%s); retrying", exc)
                 worked = False
             if not worked and not self._stopping.is_set():
-                self.runtime.signals.wait_for_work(self.settings.poll_seconds)
+                self.runtime.signals.wait_for_work(mark, self.settings.poll_seconds)
 
     def _claim_and_run(self) -> bool:
         if self._stopping.is_set():
