@@ -107,13 +107,15 @@ def fit_frame(frame: Frame, width: int, height: int) -> Frame:
     if frame.shape[0] == height and frame.shape[1] == width:
         return frame
     fitted = fit_image(Image.fromarray(frame), width, height)
-    return np.asarray(fitted, dtype=np.uint8)
+    result: Frame = np.asarray(fitted, dtype=np.uint8)
+    return result
 
 
 def to_uint8(frames: npt.NDArray[np.floating]) -> npt.NDArray[np.uint8]:
     """Pipeline output in [0, 1] (any float dtype) -> uint8."""
     scaled = np.clip(np.asarray(frames, dtype=np.float32), 0.0, 1.0) * 255.0
-    return np.rint(scaled).astype(np.uint8)
+    result: npt.NDArray[np.uint8] = np.rint(scaled).astype(np.uint8)
+    return result
 
 
 def deliver_frames(

@@ -47,7 +47,11 @@ class DiffusersOptions(BaseModel):
     )
     upsampler_paths: dict[str, str] = Field(
         default_factory=dict,
-        description="Preset -> LTX-2 latent upsampler directory (default <model>/latent_upsampler).",
+        description="Preset -> LTX-2 latent upsampler folder; default <model>/latent_upsampler.",
+    )
+    two_stage: bool = Field(
+        default=True,
+        description="Distilled LTX-2: half-size stage + upsample + refine when an upsampler exists.",
     )
     dtype: Literal["auto", "bfloat16", "float16", "float32"] = Field(
         default="auto", description="auto: bfloat16 on GPUs, float32 on CPU."

@@ -13,11 +13,9 @@ mel hop length so the waveform lasts as long as the video.
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from diffusers import DiffusionPipeline
+from typing import Any
 
 TINY_PRESETS = ("ltx2", "wan22-5b")
 
@@ -25,7 +23,12 @@ TINY_PRESETS = ("ltx2", "wan22-5b")
 _BASE_WORDS = ("a", "the", "cat", "dog", "robot", "sea", "walks", "on", "beach", "sunset")
 
 
-def build_tiny_pipeline(family: str, seed: int = 0) -> DiffusionPipeline:
+def _module(name: str) -> Any:
+    """diffusers/transformers handles typed ``Any``: their constructors are untyped."""
+    return importlib.import_module(name)
+
+
+def build_tiny_pipeline(family: str, seed: int = 0) -> Any:
     """Return the tiny text-to-video pipeline for ``family`` ("ltx2" or "wan")."""
     import torch
 
@@ -51,7 +54,7 @@ def save_tiny_pipeline(family: str, directory: Path, seed: int = 0) -> Path:
 
 
 def _tiny_gemma_tokenizer() -> Any:
-    from transformers import GemmaTokenizer
+    GemmaTokenizer = _module("transformers").GemmaTokenizer
 
     specials = ["<pad>", "<eos>", "<bos>", "<unk>", "<mask>"]
     pieces = specials + [f"<0x{value:02X}>" for value in range(256)]
@@ -63,7 +66,7 @@ def _tiny_gemma_tokenizer() -> Any:
 
 
 def _tiny_gemma3(vocab_size: int) -> Any:
-    from transformers import Gemma3Config, Gemma3ForConditionalGeneration
+    transformers = _module("transformers")
 
     text_config = {
         "hidden_size": 32,
@@ -84,28 +87,19 @@ def _tiny_gemma3(vocab_size: int) -> Any:
         "image_size": 16,
         "patch_size": 8,
     }
-    config = Gemma3Config(
+    config = transformers.Gemma3Config(
         text_config=text_config, vision_config=vision_config, mm_tokens_per_image=4
     )
-    return Gemma3ForConditionalGeneration(config).eval()
+    return transformers.Gemma3ForConditionalGeneration(config).eval()
 
 
-def _tiny_ltx2() -> DiffusionPipeline:
-    from diffusers.pipelines.ltx2 import LTX2TextConnectors
-    from diffusers.pipelines.ltx2.vocoder import LTX2Vocoder
-
-    from diffusers import (
-        AutoencoderKLLTX2Audio,
-        AutoencoderKLLTX2Video,
-        FlowMatchEulerDiscreteScheduler,
-        LTX2Pipeline,
-        LTX2VideoTransformer3DModel,
-    )
-
+def _tiny_ltx2() -> Any:
+    diffusers = _module("diffusers")
+    ltx2 = _module("diffusers.pipelines.ltx2")
     tokenizer = _tiny_gemma_tokenizer()
     text_encoder = _tiny_gemma3(vocab_size=len(tokenizer))
     text_hidden = text_encoder.config.text_config.hidden_size
-    transformer = LTX2VideoTransformer3DModel(
+    transformer = diffusers.LTX2VideoTransformer3DModel(
         in_channels=4,
         out_channels=4,
         patch_size=1,
@@ -125,7 +119,7 @@ def _tiny_ltx2() -> DiffusionPipeline:
         rope_type="split",
     )
     # 4 heads x 8 dims = 32 = the Gemma hidden size, as the connectors require.
-    connectors = LTX2TextConnectors(
+    connectors = ltx2.LTX2TextConnectors(
         caption_channels=text_hidden,
         text_proj_in_factor=text_encoder.config.text_config.num_hidden_layers + 1,
         video_connector_num_attention_heads=4,
@@ -142,7 +136,7 @@ def _tiny_ltx2() -> DiffusionPipeline:
         causal_temporal_positioning=False,
         rope_type="split",
     )
-    vae = AutoencoderKLLTX2Video(
+    vae = diffusers.AutoencoderKLLTX2Video(
         in_channels=3,
         out_channels=3,
         latent_channels=4,
@@ -162,7 +156,7 @@ def _tiny_ltx2() -> DiffusionPipeline:
         encoder_causal=True,
         decoder_causal=False,
     )
-    audio_vae = AutoencoderKLLTX2Audio(
+    audio_vae = diffusers.AutoencoderKLLTX2Audio(
         base_channels=4,
         output_channels=2,
         ch_mult=(1,),
@@ -181,7 +175,7 @@ def _tiny_ltx2() -> DiffusionPipeline:
         mel_bins=8,
     )
     # 8 * 5 * 4 = 160 = mel_hop_length: one mel frame becomes one hop of samples.
-    vocoder = LTX2Vocoder(
+    vocoder = ltx2.LTX2Vocoder(
         in_channels=audio_vae.config.output_channels * audio_vae.config.mel_bins,
         hidden_channels=16,
         out_channels=2,
@@ -192,8 +186,8 @@ def _tiny_ltx2() -> DiffusionPipeline:
         leaky_relu_negative_slope=0.1,
         output_sampling_rate=16000,
     )
-    return LTX2Pipeline(
-        scheduler=FlowMatchEulerDiscreteScheduler(),
+    return diffusers.LTX2Pipeline(
+        scheduler=diffusers.FlowMatchEulerDiscreteScheduler(),
         vae=vae,
         audio_vae=audio_vae,
         text_encoder=text_encoder,
@@ -205,9 +199,7 @@ def _tiny_ltx2() -> DiffusionPipeline:
 
 
 def _save_tiny_latent_upsampler(directory: Path) -> None:
-    from diffusers.pipelines.ltx2 import LTX2LatentUpsamplerModel
-
-    upsampler = LTX2LatentUpsamplerModel(
+    upsampler = _module("diffusers.pipelines.ltx2").LTX2LatentUpsamplerModel(
         in_channels=4,
         mid_channels=32,
         num_blocks_per_stage=1,
@@ -222,7 +214,7 @@ def _save_tiny_latent_upsampler(directory: Path) -> None:
 
 
 def _tiny_t5_tokenizer() -> Any:
-    from transformers import T5Tokenizer
+    T5Tokenizer = _module("transformers").T5Tokenizer
 
     specials = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0)]
     words = [("▁" + word, -float(index)) for index, word in enumerate(_BASE_WORDS)]
@@ -230,19 +222,12 @@ def _tiny_t5_tokenizer() -> Any:
     return T5Tokenizer(vocab=specials + words + letters + [("▁", -5.0)], extra_ids=0)
 
 
-def _tiny_wan() -> DiffusionPipeline:
-    from transformers import UMT5Config, UMT5EncoderModel
-
-    from diffusers import (
-        AutoencoderKLWan,
-        UniPCMultistepScheduler,
-        WanPipeline,
-        WanTransformer3DModel,
-    )
-
+def _tiny_wan() -> Any:
+    diffusers = _module("diffusers")
+    transformers = _module("transformers")
     tokenizer = _tiny_t5_tokenizer()
-    text_encoder = UMT5EncoderModel(
-        UMT5Config(
+    text_encoder = transformers.UMT5EncoderModel(
+        transformers.UMT5Config(
             d_model=32,
             d_kv=8,
             d_ff=32,
@@ -252,7 +237,7 @@ def _tiny_wan() -> DiffusionPipeline:
             relative_attention_num_buckets=8,
         )
     ).eval()
-    vae = AutoencoderKLWan(
+    vae = diffusers.AutoencoderKLWan(
         base_dim=3,
         z_dim=48,
         in_channels=12,
@@ -267,7 +252,7 @@ def _tiny_wan() -> DiffusionPipeline:
         scale_factor_temporal=4,
         temperal_downsample=[False, True, True],
     )
-    transformer = WanTransformer3DModel(
+    transformer = diffusers.WanTransformer3DModel(
         patch_size=(1, 2, 2),
         num_attention_heads=2,
         attention_head_dim=12,
@@ -281,10 +266,10 @@ def _tiny_wan() -> DiffusionPipeline:
         qk_norm="rms_norm_across_heads",
         rope_max_seq_len=32,
     )
-    scheduler = UniPCMultistepScheduler(
+    scheduler = diffusers.UniPCMultistepScheduler(
         prediction_type="flow_prediction", use_flow_sigmas=True, flow_shift=5.0
     )
-    return WanPipeline(
+    return diffusers.WanPipeline(
         tokenizer=tokenizer,
         text_encoder=text_encoder,
         vae=vae,

@@ -1,0 +1,296 @@
+"""Loading checkpoints: dependency checks, local-vs-hub resolution, device/dtype/memory options.
+
+Everything here is called from ``DiffusersEngine.load()`` (once per worker process) and from
+``reelforge models verify``; every failure is an ``EngineLoadError`` that says what to fix.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from reelforge.domain.errors import EngineLoadError
+from reelforge.engines.diffusion.options import DiffusersOptions
+from reelforge.engines.diffusion.presets import Family, Preset
+
+if TYPE_CHECKING:
+    import torch
+
+# diffusers pipelines are dynamically composed (components are set by register_modules), so
+# static typing cannot see their attributes; they are handled as Any.
+Pipeline = Any
+
+GPU_EXTRA_HINT = "install the gpu extra: pip install 'reelforge[gpu]'"
+_REQUIRED_MODULES = ("torch", "diffusers", "transformers", "accelerate")
+_PIPELINE_CLASSES: dict[Family, tuple[str, str]] = {
+    "ltx2": ("LTX2Pipeline", "LTX2ImageToVideoPipeline"),
+    "wan": ("WanPipeline", "WanImageToVideoPipeline"),
+}
+_DTYPES = {"bfloat16": "bfloat16", "float16": "float16", "float32": "float32"}
+
+
+@dataclass(slots=True)
+class LoadedModel:
+    """One checkpoint in memory: its text-to-video and image-to-video views share weights."""
+
+    family: Family
+    source: str
+    text_to_video: Pipeline
+    image_to_video: Pipeline
+    upsampler: Pipeline | None
+    device: torch.device
+    dtype: torch.dtype
+    cpu_offload: str
+
+    def prepare(self, pipeline: Pipeline) -> None:
+        """Re-arm offload hooks for the view about to run (the views share modules)."""
+        if self.cpu_offload == "model":
+            pipeline.enable_model_cpu_offload(device=self.device)
+        elif self.cpu_offload == "sequential":
+            pipeline.enable_sequential_cpu_offload(device=self.device)
+
+
+def quiet_loading_bars() -> None:
+    """Worker logs get one line per job, not a progress bar per weight file."""
+    diffusers_logging: Any = importlib.import_module("diffusers.utils.logging")
+    transformers_logging: Any = importlib.import_module("transformers.utils.logging")
+    diffusers_logging.disable_progress_bar()
+    transformers_logging.disable_progress_bar()
+
+
+def require_gpu_extra() -> None:
+    """Fail with the install command when torch/diffusers/transformers are missing."""
+    missing = []
+    for name in _REQUIRED_MODULES:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            missing.append(name)
+    if missing:
+        raise EngineLoadError(
+            f"the diffusers engine needs {', '.join(missing)}, which are not installed; "
+            f"{GPU_EXTRA_HINT}"
+        )
+
+
+def resolve_device(requested: str) -> torch.device:
+    import torch
+
+    if requested == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    device = torch.device(requested)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise EngineLoadError(
+            f"engine_options.device is {requested!r} but torch sees no CUDA GPU; "
+            "install a CUDA build of torch or set device = 'cpu'"
+        )
+    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+        raise EngineLoadError(
+            f"engine_options.device is {requested!r} but only "
+            f"{torch.cuda.device_count()} GPU(s) are visible"
+        )
+    return device
+
+
+def resolve_dtype(requested: str, device: torch.device) -> torch.dtype:
+    import torch
+
+    if requested == "auto":
+        return torch.float32 if device.type == "cpu" else torch.bfloat16
+    dtype: torch.dtype = getattr(torch, _DTYPES[requested])
+    return dtype
+
+
+def is_local_source(source: str) -> bool:
+    """Paths (absolute, relative or ~) are local; ``owner/name`` hub ids are not."""
+    return source.startswith(("/", ".", "~")) or Path(source).expanduser().exists()
+
+
+def check_local_checkpoint(directory: Path, preset: Preset) -> None:
+    """A diffusers checkpoint directory: model_index.json plus one folder per component."""
+    if not directory.is_dir():
+        raise EngineLoadError(
+            f"model directory {directory} does not exist; run `reelforge models pull "
+            f"{preset.name} --to {directory}` or fix engine_options.model_paths.{preset.name}"
+        )
+    index_file = directory / "model_index.json"
+    if not index_file.is_file():
+        raise EngineLoadError(
+            f"{directory} has no model_index.json, so it is not a diffusers checkpoint; "
+            f"point engine_options.model_paths.{preset.name} at the folder that holds it"
+        )
+    index = json.loads(index_file.read_text(encoding="utf-8"))
+    components = [
+        name
+        for name, value in index.items()
+        if not name.startswith("_") and isinstance(value, list) and value[0] is not None
+    ]
+    missing = [name for name in components if not (directory / name).is_dir()]
+    if missing:
+        raise EngineLoadError(
+            f"{directory} lacks component folder(s) {', '.join(missing)}; the download is "
+            f"incomplete: run `reelforge models pull {preset.name} --to {directory}` again"
+        )
+
+
+def family_of_checkpoint(directory: Path) -> Family:
+    """Read ``model_index.json``'s pipeline class to tell LTX-2 from Wan."""
+    index_file = directory / "model_index.json"
+    if not index_file.is_file():
+        raise EngineLoadError(f"{directory} has no model_index.json; it is not a checkpoint")
+    class_name = str(json.loads(index_file.read_text(encoding="utf-8")).get("_class_name", ""))
+    if class_name.startswith("LTX2"):
+        return "ltx2"
+    if class_name.startswith("Wan"):
+        return "wan"
+    raise EngineLoadError(
+        f"{directory} holds a {class_name or 'unknown'} pipeline; the diffusers engine "
+        "serves LTX-2 (LTX2Pipeline) and Wan2.2 (WanPipeline) checkpoints"
+    )
+
+
+def load_model(preset: Preset, options: DiffusersOptions) -> LoadedModel:
+    """Load ``preset``'s checkpoint with the configured device, dtype and memory options."""
+    require_gpu_extra()
+    quiet_loading_bars()
+    device = resolve_device(options.device)
+    dtype = resolve_dtype(options.dtype, device)
+    if options.cpu_offload != "none" and device.type == "cpu":
+        raise EngineLoadError(
+            "engine_options.cpu_offload needs a GPU device; set cpu_offload = 'none' on CPU"
+        )
+    directory = resolve_checkpoint(preset, options)
+    check_local_checkpoint(directory, preset)
+    text_to_video = _from_pretrained(preset, directory, dtype)
+    image_to_video = _image_to_video_view(preset.family, text_to_video)
+    upsampler = _load_upsampler(preset, options, directory, text_to_video, dtype)
+    source = str(directory)
+    loaded = LoadedModel(
+        preset.family, source, text_to_video, image_to_video, upsampler, device, dtype,
+        options.cpu_offload,
+    )
+    _apply_runtime_options(loaded, options)
+    return loaded
+
+
+def resolve_checkpoint(preset: Preset, options: DiffusersOptions) -> Path:
+    """The local directory of ``preset``'s checkpoint: a configured path or the hub cache."""
+    source = options.source_for(preset)
+    if is_local_source(source):
+        return Path(source).expanduser()
+    return hub_snapshot(source, preset, download=options.allow_download)
+
+
+def hub_snapshot(repo_id: str, preset: Preset, download: bool = False) -> Path:
+    """Path of ``repo_id`` in the Hugging Face cache (downloading it only when allowed)."""
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+
+    try:
+        return Path(snapshot_download(repo_id, local_files_only=not download))
+    except LocalEntryNotFoundError as exc:
+        raise EngineLoadError(
+            f"{repo_id} is not in the local Hugging Face cache; run `reelforge models pull "
+            f"{preset.name}` or set engine_options.model_paths.{preset.name} to a local directory"
+        ) from exc
+    except (HfHubHTTPError, OSError) as exc:
+        raise EngineLoadError(f"could not download {repo_id}: {exc}") from exc
+
+
+def _from_pretrained(preset: Preset, directory: Path, dtype: torch.dtype) -> Pipeline:
+    import diffusers
+
+    pipeline_class = getattr(diffusers, _PIPELINE_CLASSES[preset.family][0])
+    try:
+        pipeline: Pipeline = pipeline_class.from_pretrained(
+            str(directory), dtype=dtype, local_files_only=True
+        )
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise EngineLoadError(
+            f"could not load {preset.name} from {directory}: {exc}; check that the folder "
+            f"holds a complete {_PIPELINE_CLASSES[preset.family][0]} checkpoint"
+        ) from exc
+    pipeline.set_progress_bar_config(disable=True)
+    return pipeline
+
+
+def _image_to_video_view(family: Family, text_to_video: Pipeline) -> Pipeline:
+    import diffusers
+
+    view_class = getattr(diffusers, _PIPELINE_CLASSES[family][1])
+    view: Pipeline = view_class.from_pipe(text_to_video)
+    view.set_progress_bar_config(disable=True)
+    return view
+
+
+def upsampler_directory(
+    preset: Preset, options: DiffusersOptions, checkpoint: Path
+) -> Path | None:
+    """Where the distilled recipe's latent upsampler lives; None runs a single stage.
+
+    Looked up in order: the configured path, ``<checkpoint>/latent_upsampler``, then the
+    preset's upsampler repo in the hub cache (where ``reelforge models pull`` puts it).
+    """
+    if not (preset.distilled and options.two_stage):
+        return None
+    configured = options.upsampler_paths.get(preset.name)
+    if configured:
+        directory = Path(configured).expanduser()
+        if not (directory / "config.json").is_file():
+            raise EngineLoadError(
+                f"engine_options.upsampler_paths.{preset.name} = {configured} has no "
+                "config.json; point it at an LTX2LatentUpsamplerModel folder"
+            )
+        return directory
+    candidates = [checkpoint / "latent_upsampler"]
+    if preset.upsampler_hub_id:
+        try:
+            cached = hub_snapshot(preset.upsampler_hub_id, preset)
+            candidates.append(cached / "latent_upsampler")
+        except EngineLoadError:
+            pass
+    return next((path for path in candidates if (path / "config.json").is_file()), None)
+
+
+def _load_upsampler(
+    preset: Preset,
+    options: DiffusersOptions,
+    checkpoint: Path,
+    text_to_video: Pipeline,
+    dtype: torch.dtype,
+) -> Pipeline | None:
+    directory = upsampler_directory(preset, options, checkpoint)
+    if directory is None:
+        return None
+    ltx2: Any = importlib.import_module("diffusers.pipelines.ltx2")
+    model = ltx2.LTX2LatentUpsamplerModel.from_pretrained(str(directory), dtype=dtype)
+    pipeline = ltx2.LTX2LatentUpsamplePipeline(vae=text_to_video.vae, latent_upsampler=model)
+    pipeline.set_progress_bar_config(disable=True)
+    return pipeline
+
+
+def _apply_runtime_options(loaded: LoadedModel, options: DiffusersOptions) -> None:
+    pipeline: Any = loaded.text_to_video
+    if options.vae_tiling:
+        pipeline.vae.enable_tiling()
+    if options.attention_backend:
+        try:
+            pipeline.transformer.set_attention_backend(options.attention_backend)
+        except (ValueError, RuntimeError, ImportError) as exc:
+            raise EngineLoadError(
+                f"attention backend {options.attention_backend!r} is unusable here: {exc}; "
+                "unset engine_options.attention_backend or install its kernels"
+            ) from exc
+    if options.cpu_offload == "none":
+        pipeline.to(loaded.device)
+        if loaded.upsampler is not None:
+            loaded.upsampler.to(loaded.device)
+    if options.compile:
+        pipeline.transformer.compile_repeated_blocks(fullgraph=True)
