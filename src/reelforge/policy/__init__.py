@@ -7,15 +7,7 @@ samples, not complete lists: this catches the common cases, not a determined adv
 """
 
 from reelforge.policy.decision import CATEGORY_MESSAGES, PROMPT_CATEGORIES, PolicyDecision
+from reelforge.policy.faces import FacePolicy
 from reelforge.policy.prompts import PromptPolicy
 
 __all__ = ["CATEGORY_MESSAGES", "PROMPT_CATEGORIES", "FacePolicy", "PolicyDecision", "PromptPolicy"]
-
-
-def __getattr__(name: str) -> object:
-    # FacePolicy pulls in OpenCV (~100 ms, and a native library); load it only when asked for.
-    if name == "FacePolicy":
-        from reelforge.policy.faces import FacePolicy
-
-        return FacePolicy
-    raise AttributeError(f"module 'reelforge.policy' has no attribute {name!r}")

@@ -22,7 +22,7 @@ CONTEXT_PREFIX = "context_"
 
 @dataclass(frozen=True)
 class LexiconEntry:
-    """One lexicon line. ``label`` is the file as logs name it ("people.txt", "extra:people.txt")."""
+    """One lexicon line; ``label`` names its file in logs ("people.txt", "extra:people.txt")."""
 
     source: str
     label: str
@@ -44,7 +44,7 @@ def shipped_data_dir() -> Path:
 
 
 def load_lexicons(extra_dir: Path | None = None) -> list[LexiconPhrase]:
-    """Every phrase of the shipped lexicons plus ``extra_dir``'s; raises ConfigError on bad files."""
+    """Every phrase of the shipped lexicons and of ``extra_dir``; ConfigError on a bad file."""
     shipped = shipped_data_dir()
     known = {path.name for path in shipped.glob("*.txt")}
     phrases: list[LexiconPhrase] = []
@@ -76,7 +76,9 @@ def _read_file(path: Path, label: str) -> list[LexiconPhrase]:
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read lexicon file {path}: {exc}; it must be UTF-8 text") from None
+        raise ConfigError(
+            f"cannot read lexicon file {path}: {exc}; it must be readable UTF-8 text"
+        ) from None
     phrases = []
     for number, raw in enumerate(lines, start=1):
         text = raw.split("#", 1)[0].strip()

@@ -20,20 +20,22 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-# Cyrillic and Greek letters that render like Latin ones (lower case; casefold runs first).
-_HOMOGLYPHS = str.maketrans(
-    {
-        "а": "a", "в": "b", "е": "e", "ё": "e", "к": "k", "м": "m", "н": "h", "о": "o",
-        "р": "p", "с": "c", "т": "t", "у": "y", "х": "x", "ѕ": "s", "і": "i", "ї": "i",
-        "ј": "j", "ԁ": "d", "ɡ": "g", "һ": "h", "ԛ": "q", "ԝ": "w", "ӏ": "l", "ь": "b",
-        "α": "a", "β": "b", "γ": "y", "ε": "e", "η": "n", "ι": "i", "κ": "k", "ν": "v",
-        "ο": "o", "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "ω": "w", "ς": "c", "σ": "o",
-        "ß": "ss", "ø": "o", "æ": "ae", "œ": "oe", "ł": "l", "đ": "d", "ı": "i",
-    }  # fmt: skip
+# Cyrillic and Greek letters that render like Latin ones, and a few Latin letters that NFD does
+# not decompose (lower case: casefold runs first). Written as escapes so the source stays ASCII.
+_LOOKALIKES = (
+    "\u0430\u0432\u0435\u0451\u043a\u043c\u043d\u043e\u0440\u0441\u0442\u0443"
+    "\u0445\u0455\u0456\u0457\u0458\u0501\u0261\u04bb\u051b\u051d\u04cf\u044c"
+    "\u03b1\u03b2\u03b3\u03b5\u03b7\u03b9\u03ba\u03bd\u03bf\u03c1\u03c4\u03c5"
+    "\u03c7\u03c9\u03c2\u03c3\u00f8\u0142\u0111\u0131"
 )
+_LATIN = "abeekmhopctyxsiijdghqwlbabyenikvoptuxwcooldi"
+_HOMOGLYPHS: dict[int, str] = {
+    **{ord(lookalike): latin for lookalike, latin in zip(_LOOKALIKES, _LATIN, strict=True)},
+    **{0xDF: "ss", 0xE6: "ae", 0x153: "oe"},
+}
 _LEET_COMMON = {
     "0": "o", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9": "g",
-    "@": "a", "$": "s", "!": "i", "|": "l", "+": "t", "€": "e", "£": "l",
+    "@": "a", "$": "s", "!": "i", "|": "l", "+": "t", "\u20ac": "e", "\u00a3": "l",
 }  # fmt: skip
 _LEET_AS_I = str.maketrans({**_LEET_COMMON, "1": "i"})
 _LEET_AS_L = str.maketrans({**_LEET_COMMON, "1": "l"})
@@ -43,7 +45,7 @@ _TOKEN = re.compile(r"[^\W_]+")
 # Punctuation (or underscores) squeezed between two word characters: "s.w.i.f.t", "n-a-z-i".
 _INTRA_WORD_PUNCT = re.compile(r"(?<=[^\W_])(?:[^\w\s]|_)+(?=[^\W_])")
 # A digit or leet symbol touching a letter; only then are the leet views worth building.
-_LEET_HINT = re.compile(r"[a-z][0-9@$!|+€£]|[0-9@$|€£][a-z]")
+_LEET_HINT = re.compile("[a-z][0-9@$!|+\u20ac\u00a3]|[0-9@$|\u20ac\u00a3][a-z]")
 # Three or more one-letter words in a row ("t a y l o r"), found by regex to stay in C.
 _SINGLE_LETTER_RUN = re.compile(r"(?<![^\W_])[^\W_](?:[\W_]+[^\W_](?![^\W_])){2,}")
 _NON_WORD = re.compile(r"[\W_]+")
@@ -51,7 +53,7 @@ _NON_WORD = re.compile(r"[\W_]+")
 
 @dataclass(frozen=True)
 class PromptViews:
-    """``normalised``: the plain text; ``token_views``: token lists, plain view first; ``letter_runs``: de-spaced letter runs."""
+    """The plain normalised text, its token views (plain view first) and de-spaced letter runs."""
 
     normalised: str
     token_views: list[list[str]]
