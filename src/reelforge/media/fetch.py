@@ -250,12 +250,15 @@ class ImageFetcher:
                 sock = watchdog.sock = self._tls.wrap_socket(sock, server_hostname=parsed.host)
             connection = _connection_on(sock, parsed)
             try:
-                return _get(connection, sock, parsed, deadline, self.max_bytes)
+                outcome = _get(connection, sock, parsed, deadline, self.max_bytes)
             finally:
                 connection.close()
         finally:
             watchdog.disarm()
             sock.close()
+        if watchdog.fired:  # the shutdown may have looked like a clean end of the body
+            raise deadline.error()
+        return outcome
 
 
 class _Watchdog:
@@ -265,6 +268,7 @@ class _Watchdog:
         self.sock = sock  # replaced by the TLS socket once the handshake is set up
         self._lock = threading.Lock()
         self._armed = True
+        self.fired = False
         self._timer = threading.Timer(seconds, self._fire)
         self._timer.daemon = True
         self._timer.start()
@@ -279,6 +283,7 @@ class _Watchdog:
         with self._lock:
             if not self._armed:
                 return
+            self.fired = True
             # Plain shutdown on the descriptor, TLS state untouched; it may be closed already.
             with contextlib.suppress(OSError):
                 socket.socket.shutdown(self.sock, socket.SHUT_RDWR)

@@ -43,7 +43,8 @@ DENIED_IPV6: Final[tuple[tuple[IPv6Network, str], ...]] = tuple(
         ("64:ff9b::/96", "NAT64"),
         ("64:ff9b:1::/48", "local-use NAT64"),
         ("100::/64", "discard-only"),
-        ("2001::/23", "IETF protocol assignments (includes Teredo 2001::/32)"),
+        ("2001::/32", "Teredo"),
+        ("2001::/23", "IETF protocol assignments"),
         ("2001:db8::/32", "documentation"),
         ("2002::/16", "6to4"),
         ("3fff::/20", "documentation"),
@@ -76,8 +77,8 @@ def embedded_ipv4(address: IPv6Address) -> IPv4Address | None:
     """The IPv4 address an IPv6 address carries (mapped, compatible, NAT64, 6to4, Teredo)."""
     if address in _IPV4_MAPPED:
         return address.ipv4_mapped
-    if address in _IPV4_COMPATIBLE or address in _NAT64:
-        return IPv4Address(int(address) & 0xFFFFFFFF)
+    if (address in _IPV4_COMPATIBLE and int(address) > 1) or address in _NAT64:
+        return IPv4Address(int(address) & 0xFFFFFFFF)  # :: and ::1 are not IPv4-compatible
     if address.sixtofour is not None:
         return address.sixtofour
     if address.teredo is not None:
@@ -91,30 +92,31 @@ def _deny_reason(ip: str) -> str | None:
     except ValueError:
         return f"{ip!r} is not a valid IP address"
     if isinstance(address, IPv4Address):
-        return _ipv4_reason(address, shown=str(address))
-    return _ipv6_reason(address)
+        problem = _ipv4_problem(address)
+        return f"{ip} {problem}" if problem else None
+    return _ipv6_reason(address, shown=ip)
 
 
-def _ipv4_reason(address: IPv4Address, shown: str) -> str | None:
+def _ipv4_problem(address: IPv4Address) -> str | None:
+    """What is wrong with an IPv4 address, as a predicate: ``"is loopback (127.0.0.0/8)"``."""
     for network, why in DENIED_IPV4:
         if address in network:
-            return f"{shown} is {why} ({network})"
+            return f"is {why} ({network})"
     # Backstop for ranges this table may have missed: Python's own list of non-global ranges.
     if not address.is_global:
-        return f"{shown} is not a globally routable address"
+        return "is not a globally routable address"
     return None
 
 
-def _ipv6_reason(address: IPv6Address) -> str | None:
-    shown = str(address)
+def _ipv6_reason(address: IPv6Address, shown: str) -> str | None:
     inner = embedded_ipv4(address)
-    inner_reason = _ipv4_reason(inner, shown=str(inner)) if inner is not None else None
+    inner_problem = _ipv4_problem(inner) if inner is not None else None
+    embeds = f"embeds {inner}, which {inner_problem}" if inner_problem else None
     for network, why in DENIED_IPV6:
         if address in network:
-            suffix = f" and embeds {inner_reason}" if inner_reason else ""
-            return f"{shown} is {why} ({network}){suffix}"
-    if inner_reason is not None:
-        return f"{shown} embeds {inner_reason}"
+            return f"{shown} is {why} ({network})" + (f" and {embeds}" if embeds else "")
+    if embeds is not None:
+        return f"{shown} {embeds}"
     if address in _IPV4_MAPPED:
         return None  # an ordinary IPv4 address written in IPv6 form; its IPv4 passed
     if address not in GLOBAL_UNICAST_V6:
