@@ -43,8 +43,11 @@ def pg_schema_url() -> Iterator[str]:
     with psycopg.connect(plain, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {schema}")
     sep = "&" if "?" in base else "?"
-    url = base if base.startswith("postgresql+psycopg://") else base.replace(
-        "postgresql://", "postgresql+psycopg://", 1)
+    url = (
+        base
+        if base.startswith("postgresql+psycopg://")
+        else base.replace("postgresql://", "postgresql+psycopg://", 1)
+    )
     try:
         yield f"{url}{sep}options=-csearch_path%3D{schema}"
     finally:
@@ -90,17 +93,19 @@ def sqlite_settings(tmp_path: Path) -> Settings:
 def subprocess_env(settings: Settings, **extra: str) -> dict[str, str]:
     """Environment for a ``reelforge`` subprocess that uses the same settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("REELFORGE_")}
-    env.update({
-        "REELFORGE_DATA_DIR": str(settings.data_dir),
-        "REELFORGE_DATABASE_URL": settings.resolved_database_url,
-        "REELFORGE_ENGINE": settings.engine,
-        "REELFORGE_LEASE_SECONDS": str(settings.lease_seconds),
-        "REELFORGE_HEARTBEAT_SECONDS": str(settings.heartbeat_seconds),
-        "REELFORGE_POLL_SECONDS": str(settings.poll_seconds),
-        "REELFORGE_SWEEP_SECONDS": str(settings.sweep_seconds),
-        "PYTHONPATH": str(REPO_ROOT),
-        "PYTHONUNBUFFERED": "1",
-    })
+    env.update(
+        {
+            "REELFORGE_DATA_DIR": str(settings.data_dir),
+            "REELFORGE_DATABASE_URL": settings.resolved_database_url,
+            "REELFORGE_ENGINE": settings.engine,
+            "REELFORGE_LEASE_SECONDS": str(settings.lease_seconds),
+            "REELFORGE_HEARTBEAT_SECONDS": str(settings.heartbeat_seconds),
+            "REELFORGE_POLL_SECONDS": str(settings.poll_seconds),
+            "REELFORGE_SWEEP_SECONDS": str(settings.sweep_seconds),
+            "PYTHONPATH": str(REPO_ROOT),
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     if settings.engine_options:
         import json
 

@@ -16,6 +16,7 @@ from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     TomlConfigSettingsSource,
 )
 
@@ -100,7 +101,9 @@ class Settings(BaseSettings):
         "surface's `videos`). Unset: taken from each request's Host header.",
     )
     signed_url_ttl_seconds: int = Field(
-        default=3600, ge=10, description="Lifetime of the signed video URLs the seed surface returns."
+        default=3600,
+        ge=10,
+        description="Lifetime of the signed video URLs the seed surface returns.",
     )
     url_signing_secret: str | None = Field(
         default=None,
@@ -160,3 +163,5 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "settings"
         raise ConfigError(f"invalid setting {where}: {first['msg']}") from None
+    except SettingsError as exc:
+        raise ConfigError(f"invalid setting: {exc}; check its REELFORGE_* variable") from None

@@ -12,24 +12,38 @@ import pytest
 from tests.conftest import REPO_ROOT
 
 
-def run_cli(*args: str, env: dict[str, str], timeout: float = 180) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, env: dict[str, str], timeout: float = 180
+) -> subprocess.CompletedProcess[str]:
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("REELFORGE_")}
     full_env.update({"PYTHONPATH": str(REPO_ROOT), "COLUMNS": "200", **env})
     return subprocess.run(
-        [sys.executable, "-m", "reelforge.cli", *args], env=full_env, capture_output=True,
-        text=True, timeout=timeout,
+        [sys.executable, "-m", "reelforge.cli", *args],
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 
 BAD_CONFIGS = [
-    pytest.param({"REELFORGE_DATA_DIR": "{file}/sub"}, "REELFORGE_DATA_DIR", id="unwritable-data-dir"),
-    pytest.param({"REELFORGE_DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:9/none"},
-                 "REELFORGE_DATABASE_URL", id="unreachable-database"),
-    pytest.param({"REELFORGE_DATABASE_URL": "mysqlx://what"}, "REELFORGE_DATABASE_URL",
-                 id="unusable-database-url"),
+    pytest.param(
+        {"REELFORGE_DATA_DIR": "{file}/sub"}, "REELFORGE_DATA_DIR", id="unwritable-data-dir"
+    ),
+    pytest.param(
+        {"REELFORGE_DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:9/none"},
+        "REELFORGE_DATABASE_URL",
+        id="unreachable-database",
+    ),
+    pytest.param(
+        {"REELFORGE_DATABASE_URL": "mysqlx://what"},
+        "REELFORGE_DATABASE_URL",
+        id="unusable-database-url",
+    ),
     pytest.param({"REELFORGE_ENGINE": "warpdrive"}, "REELFORGE_ENGINE", id="unknown-engine"),
-    pytest.param({"REELFORGE_WORKER_CONCURRENCY": "zero"}, "worker_concurrency",
-                 id="invalid-number"),
+    pytest.param(
+        {"REELFORGE_WORKER_CONCURRENCY": "zero"}, "worker_concurrency", id="invalid-number"
+    ),
 ]
 
 
@@ -56,8 +70,17 @@ def test_generate_writes_a_playable_mp4(tmp_path: Path) -> None:
 
     out = tmp_path / "out" / "kite.mp4"
     result = run_cli(
-        "generate", "A red kite over a grassy park", "--seconds", "4", "--size", "720x1280",
-        "--seed", "11", "-o", str(out), env={"REELFORGE_DATA_DIR": str(tmp_path / "data")},
+        "generate",
+        "A red kite over a grassy park",
+        "--seconds",
+        "4",
+        "--size",
+        "720x1280",
+        "--seed",
+        "11",
+        "-o",
+        str(out),
+        env={"REELFORGE_DATA_DIR": str(tmp_path / "data")},
     )
     assert result.returncode == 0, result.stderr
     info = probe(out)
@@ -78,8 +101,15 @@ def test_generate_with_a_first_frame_image(tmp_path: Path) -> None:
     Image.fromarray(gradient).save(image)
     out = tmp_path / "from-image.mp4"
     result = run_cli(
-        "generate", "the light slowly changes", "--seconds", "4", "--image", str(image),
-        "-o", str(out), env={"REELFORGE_DATA_DIR": str(tmp_path / "data")},
+        "generate",
+        "the light slowly changes",
+        "--seconds",
+        "4",
+        "--image",
+        str(image),
+        "-o",
+        str(out),
+        env={"REELFORGE_DATA_DIR": str(tmp_path / "data")},
     )
     assert result.returncode == 0, result.stderr
     assert probe(out).width == 1280
@@ -91,7 +121,12 @@ def test_generate_with_a_wrong_size_image_says_what_to_fix(tmp_path: Path) -> No
     image = tmp_path / "small.png"
     Image.new("RGB", (640, 360), "navy").save(image)
     result = run_cli(
-        "generate", "a boat", "--image", str(image), "-o", str(tmp_path / "x.mp4"),
+        "generate",
+        "a boat",
+        "--image",
+        str(image),
+        "-o",
+        str(tmp_path / "x.mp4"),
         env={"REELFORGE_DATA_DIR": str(tmp_path / "data")},
     )
     assert result.returncode == 2

@@ -24,7 +24,9 @@ def start_worker(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
     handle = log.open("ab")
     return subprocess.Popen(
         [sys.executable, "-m", "reelforge.cli", "worker"],
-        env=subprocess_env(settings), stdout=handle, stderr=subprocess.STDOUT,
+        env=subprocess_env(settings),
+        stdout=handle,
+        stderr=subprocess.STDOUT,
     )
 
 
@@ -51,8 +53,13 @@ def procs() -> Iterator[list[subprocess.Popen[bytes]]]:
 def test_sigkill_mid_job_completes_exactly_once(
     make_settings: SettingsFactory, procs: list[subprocess.Popen[bytes]], tmp_path: Path
 ) -> None:
-    settings = make_settings(engine=SLOW_ENGINE, engine_options={"step_delay": 0.04},
-                             lease_seconds=2.0, heartbeat_seconds=0.3, sweep_seconds=0.3)
+    settings = make_settings(
+        engine=SLOW_ENGINE,
+        engine_options={"step_delay": 0.04},
+        lease_seconds=2.0,
+        heartbeat_seconds=0.3,
+        sweep_seconds=0.3,
+    )
     rt = Runtime.open(settings)
     job = rt.store.create_job(GenerationSpec.build("a lighthouse at dusk", seconds=4, seed=3))
 
@@ -90,10 +97,15 @@ def test_sigkill_mid_job_completes_exactly_once(
 def test_paused_worker_cannot_overwrite_the_new_owners_result(
     sqlite_settings: Settings, procs: list[subprocess.Popen[bytes]], tmp_path: Path
 ) -> None:
-    settings = sqlite_settings.model_copy(update={
-        "engine": SLOW_ENGINE, "engine_options": {"step_delay": 0.03},
-        "lease_seconds": 1.5, "heartbeat_seconds": 0.3, "sweep_seconds": 0.3,
-    })
+    settings = sqlite_settings.model_copy(
+        update={
+            "engine": SLOW_ENGINE,
+            "engine_options": {"step_delay": 0.03},
+            "lease_seconds": 1.5,
+            "heartbeat_seconds": 0.3,
+            "sweep_seconds": 0.3,
+        }
+    )
     rt = Runtime.open(settings)
     job = rt.store.create_job(GenerationSpec.build("a paper boat on a pond", seconds=4, seed=9))
 
@@ -110,9 +122,16 @@ def test_paused_worker_cannot_overwrite_the_new_owners_result(
     assert result.status is Status.COMPLETED
 
     zombie.send_signal(signal.SIGCONT)  # it wakes up believing it still owns the job
-    wait_until(lambda: not any(k.startswith(f"jobs/{job.id}/{zombie_token}")
-                               for k in rt.blobs.list_prefix(f"jobs/{job.id}")), 60,
-               "the zombie to give up")
+    wait_until(
+        lambda: (
+            not any(
+                k.startswith(f"jobs/{job.id}/{zombie_token}")
+                for k in rt.blobs.list_prefix(f"jobs/{job.id}")
+            )
+        ),
+        60,
+        "the zombie to give up",
+    )
     time.sleep(1.0)
     for proc in (zombie, owner):
         proc.send_signal(signal.SIGTERM)

@@ -216,7 +216,9 @@ def test_worker_whose_engine_cannot_load_claims_nothing(make_settings: SettingsF
 
     class Unloadable(GatedEngine):
         def load(self) -> None:
-            raise EngineLoadError("model directory /models/ltx2 is missing; run reelforge models pull")
+            raise EngineLoadError(
+                "model directory /models/ltx2 is missing; run reelforge models pull"
+            )
 
     settings = make_settings()
     rt = Runtime.open(settings)

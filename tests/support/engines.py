@@ -14,7 +14,6 @@ from reelforge.config import Settings
 from reelforge.engines.base import EngineOutput, EngineRequest, Frame, JobControl, VideoClip
 
 
-
 class SlowTestcard:
     """Testcard whose every frame takes ``step_delay`` seconds (engine_options)."""
 
