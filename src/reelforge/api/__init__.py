@@ -1,0 +1,5 @@
+"""The HTTP API: the seed task surface and the OpenAI /v1/videos surface over one job store."""
+
+from reelforge.api.app import create_app
+
+__all__ = ["create_app"]

@@ -1,0 +1,101 @@
+"""create_app: the FastAPI app for both surfaces over one job store.
+
+The lifespan opens the Runtime (unless one is passed in), builds the routes' context, starts
+the retention sweeper and, when ``settings.embedded_workers``, an in-process Worker; shutdown
+stops them in reverse order. Nothing is built at import time.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from reelforge.api import health, openai_routes, seed_routes
+from reelforge.api.bootstrap import ensure_first_key
+from reelforge.api.context import ApiContext
+from reelforge.api.errors import install_error_handlers
+from reelforge.api.openapi_bodies import add_body_schemas
+from reelforge.config import Settings
+from reelforge.media.fetch import ImageFetcher
+from reelforge.retention import RetentionSweeper
+from reelforge.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """Self-hosted video generation behind two APIs over one job store:
+the Sora task API of the seed gateway (`/vendors/openai/v1/sora/generation`) and OpenAI's
+`/v1/videos`. Every endpoint but `/healthz` and `/readyz` needs `Authorization: Bearer rf_...`
+(`reelforge keys create`). Send `Idempotency-Key` on creates to make retries safe."""
+
+
+def create_app(
+    settings: Settings,
+    runtime: Runtime | None = None,
+    *,
+    image_fetcher: ImageFetcher | None = None,
+    bootstrap_key: bool = False,
+) -> FastAPI:
+    """The ASGI app. ``runtime``: share an open Runtime (the caller closes it);
+    ``image_fetcher``: replace the URL fetcher (tests allow a loopback image server);
+    ``bootstrap_key``: on a database without keys, create one (``reelforge serve``)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = runtime is None
+        live = runtime or Runtime.open(settings)
+        context = ApiContext.build(settings, live, image_fetcher)
+        if bootstrap_key:
+            ensure_first_key(settings, context.keys)
+        sweeper = RetentionSweeper(
+            live, context.admission.idempotency, settings.retention_sweep_seconds
+        )
+        sweeper.start()
+        if settings.embedded_workers:
+            from reelforge.worker import Worker
+
+            context.worker = Worker(settings, runtime=live)
+            context.worker.start()
+        app.state.context = context
+        try:
+            yield
+        finally:
+            if context.worker is not None:
+                context.worker.stop()
+            sweeper.stop()
+            if image_fetcher is None:
+                context.fetcher.close()
+            if owned:
+                live.close()
+
+    app = FastAPI(
+        title="ReelForge",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.include_router(seed_routes.router)
+    app.include_router(openai_routes.router)
+    app.include_router(health.router)
+    _precise_openapi(app)
+    return app
+
+
+def _precise_openapi(app: FastAPI) -> None:
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            app.openapi_schema = add_body_schemas(schema)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -1,0 +1,181 @@
+"""Errors on the wire: one exception, two body shapes chosen by the surface a path belongs to.
+
+- OpenAI surface (``/v1/...``): ``{"error": {"message", "type", "param", "code"}}``.
+- Seed surface (``/vendors/...``, signed file links): the gateway's RFC 7807-like body
+  ``{"status", "title", "detail", "instance", "error_code"}``.
+
+Domain exceptions (``SpecError``, ``JobNotFound``, ``PolicyRefused``, ``IdempotencyConflict``)
+are translated here, so routes just let them propagate.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from reelforge.admission import IdempotencyConflict, PolicyRefused
+from reelforge.domain.errors import JobNotFound, SpecError
+
+log = logging.getLogger(__name__)
+
+UNKNOWN_TASK_CODE = 2005
+"""Gateway ``error_code`` for an unknown task id; clients treat it as final (CONTRACT.md)."""
+
+_SEED_CODES = {400: 1001, 401: 0, 403: 1003, 404: 1004, 405: 1005, 409: 4009, 413: 1013,
+               415: 1015, 422: 4022, 429: 4029, 500: 5000, 503: 5003}
+_TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+           405: "Method Not Allowed", 409: "Conflict", 413: "Payload Too Large",
+           415: "Unsupported Media Type", 422: "Unprocessable Entity", 429: "Too Many Requests",
+           500: "Internal Server Error", 503: "Service Unavailable"}
+_OPENAI_TYPES = {401: "invalid_request_error", 403: "permission_error", 409: "conflict_error",
+                 429: "rate_limit_error", 500: "server_error", 503: "server_error"}
+
+
+class ApiError(Exception):
+    """An HTTP error with a message that says what was wrong and how to fix it."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        code: str | None = None,
+        param: str | None = None,
+        title: str | None = None,
+        error_code: int | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.code = code
+        self.param = param
+        self.title = title
+        self.error_code = error_code
+        self.headers = headers
+
+
+def is_openai_path(path: str) -> bool:
+    return path == "/v1" or path.startswith("/v1/")
+
+
+def error_response(request: Request, error: ApiError) -> JSONResponse:
+    path = request.url.path
+    if is_openai_path(path):
+        body: dict[str, Any] = {
+            "error": {
+                "message": error.message,
+                "type": _OPENAI_TYPES.get(error.status, "invalid_request_error"),
+                "param": error.param,
+                "code": error.code,
+            }
+        }
+    else:
+        body = {
+            "status": error.status,
+            "title": error.title or _TITLES.get(error.status, "Error"),
+            "detail": error.message,
+            "instance": path,
+            "error_code": error.error_code
+            if error.error_code is not None
+            else _SEED_CODES.get(error.status, error.status * 10),
+        }
+    return JSONResponse(body, status_code=error.status, headers=error.headers)
+
+
+def spec_error(exc: SpecError, request: Request) -> ApiError:
+    param = exc.field
+    if param == "image" and is_openai_path(request.url.path):
+        param = "input_reference"
+    return ApiError(400, str(exc), code="invalid_value", param=param, title="Invalid Parameters")
+
+
+def not_found(what: str) -> ApiError:
+    """404 for an id the caller cannot see (unknown, deleted, expired or another key's)."""
+    return ApiError(
+        404,
+        f"{what} does not exist (or belongs to another API key); check the id",
+        title="Task Not Found",
+        error_code=UNKNOWN_TASK_CODE,
+    )
+
+
+def policy_refused(exc: PolicyRefused) -> ApiError:
+    return ApiError(
+        400,
+        f"Your request was blocked by our moderation system (category: {exc.category}). {exc}",
+        code="moderation_blocked",
+        title="Content Policy Violation",
+    )
+
+
+def validation_message(exc: RequestValidationError) -> tuple[str, str | None]:
+    """The first validation problem as one line naming the field, plus that field."""
+    errors = exc.errors()
+    if not errors:
+        return "the request is invalid", None
+    first = errors[0]
+    loc = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path")]
+    field = ".".join(loc) or None
+    message = str(first.get("msg", "invalid value"))
+    if first.get("type") == "missing":
+        return f"{field} is required", field
+    if "input" in first and first.get("type") != "json_invalid":
+        shown = repr(first["input"])
+        shown = shown if len(shown) <= 80 else shown[:77] + "..."
+        message = f"{message} (got {shown})"
+    return (f"{field}: {message}" if field else message), field
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return error_response(request, exc)
+
+    @app.exception_handler(SpecError)
+    async def _spec_error(request: Request, exc: SpecError) -> JSONResponse:
+        return error_response(request, spec_error(exc, request))
+
+    @app.exception_handler(JobNotFound)
+    async def _job_not_found(request: Request, exc: JobNotFound) -> JSONResponse:
+        return error_response(request, not_found("this video"))
+
+    @app.exception_handler(PolicyRefused)
+    async def _policy(request: Request, exc: PolicyRefused) -> JSONResponse:
+        return error_response(request, policy_refused(exc))
+
+    @app.exception_handler(IdempotencyConflict)
+    async def _idempotency(request: Request, exc: IdempotencyConflict) -> JSONResponse:
+        status = 422 if exc.reused else 409
+        headers = None if exc.reused else {"Retry-After": "1", "retry-after-ms": "500"}
+        code = "idempotency_key_reused" if exc.reused else "idempotency_key_in_use"
+        return error_response(request, ApiError(status, str(exc), code=code, headers=headers))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        message, field = validation_message(exc)
+        return error_response(
+            request, ApiError(400, message, param=field, code="invalid_value",
+                              title="Invalid Parameters")
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        message = str(exc.detail)
+        if exc.status_code == 404:
+            message = f"no route {request.method} {request.url.path}; see /docs for the API"
+        headers = dict(exc.headers) if exc.headers else None
+        return error_response(request, ApiError(exc.status_code, message, headers=headers))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return error_response(
+            request,
+            ApiError(500, "the server hit an unexpected error; it is logged, please retry"),
+        )

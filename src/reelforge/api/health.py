@@ -1,0 +1,66 @@
+"""Health without auth: ``/healthz`` (the process answers) and ``/readyz`` (it can do work)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import sqlalchemy as sa
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+from starlette.responses import JSONResponse
+
+from reelforge.api.deps import ContextDep
+
+router = APIRouter(tags=["Health"])
+
+
+class Liveness(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class Readiness(BaseModel):
+    status: Literal["ready", "not_ready"]
+    database: Literal["ok", "unreachable"]
+    engine: str = Field(description="Configured engine name.")
+    engine_state: Literal["loaded", "loading", "failed", "external"] = Field(
+        description="`external`: no in-process workers (`serve --no-workers`)."
+    )
+    engine_error: str | None = None
+    queue_depth: int | None = Field(description="Queued jobs; null if the database is down.")
+
+
+@router.get("/healthz", response_model=Liveness, summary="Liveness: the process answers")
+def healthz() -> Liveness:
+    return Liveness()
+
+
+@router.get(
+    "/readyz",
+    response_model=Readiness,
+    responses={503: {"model": Readiness, "description": "Not ready"}},
+    summary="Readiness: database reachable, engine loaded, queue depth",
+)
+def readyz(context: ContextDep) -> JSONResponse:
+    runtime = context.runtime
+    try:
+        with runtime.db.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+        depth: int | None = runtime.store.queue_depth()
+        database: Literal["ok", "unreachable"] = "ok"
+    except sa.exc.SQLAlchemyError:
+        depth, database = None, "unreachable"
+    worker = context.worker
+    error = worker.engine_error if worker is not None else None
+    state: Literal["loaded", "loading", "failed", "external"] = "external"
+    if worker is not None:
+        state = "loaded" if worker.ready else "failed" if error else "loading"
+    ready = database == "ok" and state in ("loaded", "external")
+    body = Readiness(
+        status="ready" if ready else "not_ready",
+        database=database,
+        engine=context.settings.engine,
+        engine_state=state,
+        engine_error=error,
+        queue_depth=depth,
+    )
+    return JSONResponse(body.model_dump(), status_code=200 if ready else 503)

@@ -1,0 +1,101 @@
+"""Explicit mapping between domain jobs and each surface's wire objects (CONTRACT.md §3)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime
+
+from reelforge.api.schemas.openai import Video, VideoError
+from reelforge.api.schemas.seed import SeedTaskResponse, TaskError, TaskInfo
+from reelforge.domain.jobs import Job, Status
+
+VIDEO_PREFIX = "video_"
+_VIDEO_ID = re.compile(r"^video_([0-9a-f]{32})$")
+
+_OPENAI_STATUS = {
+    Status.QUEUED: "queued",
+    Status.RUNNING: "in_progress",
+    Status.COMPLETED: "completed",
+    Status.FAILED: "failed",
+    Status.CANCELLED: "failed",
+}
+_SEED_STATUS = {
+    Status.QUEUED: "pending",
+    Status.RUNNING: "processing",
+    Status.COMPLETED: "completed",
+    Status.FAILED: "failed",
+    Status.CANCELLED: "failed",
+}
+# The gateway's 3001-3005 mean "the generator could not complete"; 3001 is its generic one.
+_SEED_ERROR_CODES = {"cancelled": 3002, "too_many_attempts": 3003, "invalid_request": 3004,
+                     "engine_load_error": 3005}
+
+
+def to_video_id(job_id: str) -> str:
+    return VIDEO_PREFIX + uuid.UUID(job_id).hex
+
+
+def job_id_from_video_id(video_id: str) -> str | None:
+    """The job id behind ``video_<hex>``, or None when the id is not one of ours."""
+    match = _VIDEO_ID.match(video_id)
+    return str(uuid.UUID(match.group(1))) if match else None
+
+
+def job_id_from_task_id(task_id: str) -> str | None:
+    try:
+        return str(uuid.UUID(task_id)) if len(task_id) == 36 else None
+    except ValueError:
+        return None
+
+
+def unix(moment: datetime | None) -> int | None:
+    return int(moment.timestamp()) if moment is not None else None
+
+
+def iso_millis(moment: datetime) -> str:
+    """``2025-09-21T00:00:00.000Z``: UTC, milliseconds, ``Z``."""
+    utc = moment.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def to_video(job: Job) -> Video:
+    error = None
+    if job.status in (Status.FAILED, Status.CANCELLED):
+        error = VideoError(
+            code=job.error_code or ("cancelled" if job.status is Status.CANCELLED else "failed"),
+            message=job.error_message or "the video could not be generated",
+        )
+    progress = 100 if job.status is Status.COMPLETED else int(job.progress * 100)
+    return Video(
+        id=to_video_id(job.id),
+        model=job.spec.model,
+        status=_OPENAI_STATUS[job.status],  # type: ignore[arg-type]
+        progress=max(0, min(progress, 100)),
+        created_at=int(job.created_at.timestamp()),
+        completed_at=unix(job.completed_at),
+        expires_at=unix(job.expires_at),
+        prompt=job.spec.prompt,
+        size=job.spec.size,
+        seconds=str(job.spec.seconds),
+        remixed_from_video_id=to_video_id(job.remixed_from) if job.remixed_from else None,
+        error=error,
+    )
+
+
+def to_task(job: Job, videos: list[str] | None = None) -> SeedTaskResponse:
+    error = None
+    if job.status in (Status.FAILED, Status.CANCELLED):
+        error = TaskError(
+            code=_SEED_ERROR_CODES.get(job.error_code or "", 3001),
+            title="Task Execution Error",
+            detail=job.error_message or "the video could not be generated",
+        )
+    info = TaskInfo(
+        id=job.id,
+        status=_SEED_STATUS[job.status],  # type: ignore[arg-type]
+        created_at=iso_millis(job.created_at),
+        updated_at=iso_millis(job.updated_at),
+        error=error,
+    )
+    return SeedTaskResponse(task_info=info, videos=videos)

@@ -1,0 +1,131 @@
+"""Reading ``POST /v1/videos``: JSON, or multipart as the openai SDK sends it (always, even
+for text-only requests), with a file in ``input_reference`` or a URL in
+``input_reference[image_url]``. Both end as one validated ``VideoCreateRequest``."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+from starlette.datastructures import UploadFile
+
+from reelforge.api.errors import ApiError
+from reelforge.api.schemas.common import MAX_IMAGE_BYTES
+from reelforge.api.schemas.openai import VideoCreateRequest
+
+MAX_BODY_BYTES = 16 * 1024 * 1024
+"""A 10 MB image as base64 in JSON is ~13.4 MB; anything past this is refused up front."""
+_FORM_FIELDS = ("prompt", "model", "seconds", "size")
+_REFERENCE_FIELDS = {"input_reference[image_url]": "image_url",
+                     "input_reference[file_id]": "file_id"}
+
+
+@dataclass(frozen=True, slots=True)
+class CreateBody:
+    fields: VideoCreateRequest
+    upload: bytes | None
+    canonical: bytes
+    """The parsed request plus a digest of the upload: the same for every retry of a request."""
+
+    @property
+    def first_frame(self) -> str | bytes | None:
+        if self.upload is not None:
+            return self.upload
+        reference = self.fields.input_reference
+        if reference is None:
+            return None
+        if reference.file_id is not None:
+            raise ApiError(
+                400,
+                "input_reference.file_id is not supported by this server; upload the image as "
+                "input_reference or pass input_reference.image_url",
+                param="input_reference",
+                code="unsupported_value",
+            )
+        return reference.image_url
+
+
+async def read_create_body(request: Request) -> CreateBody:
+    _check_length(request)
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "application/json":
+        raw, upload = await _json_fields(request), None
+    elif content_type == "multipart/form-data":
+        raw, upload = await _form_fields(request)
+    else:
+        raise ApiError(
+            415,
+            f"Content-Type {content_type or '(none)'!r} is not accepted; send application/json "
+            "or multipart/form-data",
+        )
+    try:
+        fields = VideoCreateRequest.model_validate(raw)
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors(include_url=False)) from None
+    digest = hashlib.sha256(upload).hexdigest().encode() if upload is not None else b"-"
+    return CreateBody(fields, upload, fields.model_dump_json().encode() + b"\n" + digest)
+
+
+def _check_length(request: Request) -> None:
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > MAX_BODY_BYTES:
+        raise ApiError(
+            413,
+            f"the request body is {int(length) / 2**20:.1f} MB; the limit is "
+            f"{MAX_BODY_BYTES // 2**20} MB (images at most 10 MB)",
+        )
+
+
+async def _json_fields(request: Request) -> Any:
+    try:
+        data = json.loads(await request.body())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiError(400, f"the body is not valid JSON: {exc}", code="invalid_json") from None
+    if not isinstance(data, dict):
+        raise ApiError(400, "the JSON body must be an object like {\"prompt\": \"...\"}")
+    return data
+
+
+async def _form_fields(request: Request) -> tuple[dict[str, Any], bytes | None]:
+    try:
+        form = await request.form(max_files=1, max_fields=16, max_part_size=MAX_BODY_BYTES)
+    except Exception as exc:  # the multipart parser raises several types for malformed bodies
+        raise ApiError(400, f"the multipart body could not be parsed: {exc}") from None
+    raw: dict[str, Any] = {}
+    reference: dict[str, Any] = {}
+    upload: bytes | None = None
+    for name, value in form.multi_items():
+        if name == "input_reference":
+            upload = await _read_upload(value)
+        elif name in _REFERENCE_FIELDS:
+            reference[_REFERENCE_FIELDS[name]] = value
+        elif name in _FORM_FIELDS:
+            raw[name] = value
+    if reference:
+        raw["input_reference"] = reference
+    return raw, upload
+
+
+async def _read_upload(value: UploadFile | str) -> bytes:
+    if isinstance(value, str):
+        raise ApiError(
+            400,
+            "input_reference must be an uploaded file (JPEG, PNG or WebP); pass a URL as "
+            "input_reference[image_url]",
+            param="input_reference",
+            code="invalid_value",
+        )
+    data = await value.read(MAX_IMAGE_BYTES + 1)
+    if len(data) > MAX_IMAGE_BYTES:
+        raise ApiError(
+            400,
+            "input_reference is larger than 10 MB; send a smaller JPEG, PNG or WebP",
+            param="input_reference",
+            code="invalid_value",
+        )
+    return data

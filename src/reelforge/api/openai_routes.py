@@ -1,0 +1,216 @@
+"""OpenAI-compatible surface: ``/v1/videos`` as the official SDK calls it (CONTRACT.md §2)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from reelforge.admission import Admitted, VideoRequest
+from reelforge.api.content import serve_blob
+from reelforge.api.deps import (
+    AdmissionDep,
+    ContextDep,
+    CurrentKey,
+    IdempotencyHeader,
+    RetryCountHeader,
+    idempotency_scope,
+)
+from reelforge.api.errors import ApiError, not_found
+from reelforge.api.mapping import job_id_from_video_id, to_video
+from reelforge.api.openai_body import read_create_body
+from reelforge.api.openapi_bodies import CREATE_VIDEO_BODY
+from reelforge.api.replies import stored_response
+from reelforge.api.schemas.openai import (
+    VIDEO_ID_PATTERN,
+    OpenAIError,
+    Video,
+    VideoDeleted,
+    VideoList,
+    VideoRemixRequest,
+)
+from reelforge.domain.errors import JobNotFound
+from reelforge.domain.jobs import Job
+from reelforge.retention import remove_job_files
+from reelforge.store.idempotency import StoredResponse
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": OpenAIError, "description": text}
+    for code, text in {
+        400: "Invalid request, or `moderation_blocked`",
+        401: "Missing, malformed or revoked API key",
+        404: "No such video for this API key",
+        409: "Idempotency-Key in use by a request still running",
+        422: "Idempotency-Key reused with a different body",
+    }.items()
+}
+VideoId = Annotated[str, Path(max_length=64, description="`video_` + 32 hex digits")]
+_VARIANTS = {
+    "video": ("video/mp4", "video.mp4"),
+    "thumbnail": ("image/webp", "thumbnail.webp"),
+    "spritesheet": ("image/jpeg", "spritesheet.jpg"),
+}
+
+router = APIRouter(prefix="/v1/videos", tags=["OpenAI videos API"], responses=_ERRORS)
+
+
+@router.post(
+    "",
+    response_model=Video,
+    summary="Create a video (JSON or multipart; a file in `input_reference`)",
+    openapi_extra=CREATE_VIDEO_BODY,
+)
+async def create_video(
+    request: Request,
+    key: CurrentKey,
+    context: ContextDep,
+    idempotency_key: IdempotencyHeader = None,
+    retry_count: RetryCountHeader = None,
+) -> Response:
+    body = await read_create_body(request)
+    video_request = VideoRequest(
+        prompt=body.fields.prompt,
+        model=body.fields.model,
+        size=body.fields.size,
+        seconds=body.fields.seconds,
+        first_frame=body.first_frame,
+    )
+    scope = idempotency_scope(key.id, "/v1/videos", body.canonical, idempotency_key, retry_count)
+    admitted = await run_in_threadpool(
+        context.admission.submit, key.id, video_request, render=_render, idempotency=scope
+    )
+    return _stored(admitted, context.settings.poll_after_ms)
+
+
+@router.get("", response_model=VideoList, summary="List your videos (cursor pagination)")
+def list_videos(
+    key: CurrentKey,
+    context: ContextDep,
+    limit: Annotated[int, Query(ge=0, le=100)] = 20,
+    order: Annotated[Literal["asc", "desc"], Query()] = "desc",
+    after: Annotated[str | None, Query(max_length=64, pattern=VIDEO_ID_PATTERN)] = None,
+) -> VideoList:
+    anchor = _job_id(after) if after is not None else None
+    try:
+        jobs = context.runtime.store.list_jobs(key.id, limit=limit + 1, after=anchor, order=order)
+    except JobNotFound:
+        raise ApiError(
+            400, f"after: no video {after!r} (deleted, or another key's); restart from the "
+            "first page", param="after",
+        ) from None
+    page = [to_video(job) for job in jobs[:limit]]
+    return VideoList(
+        data=page,
+        first_id=page[0].id if page else None,
+        last_id=page[-1].id if page else None,
+        has_more=len(jobs) > limit,
+    )
+
+
+@router.get("/{video_id}", response_model=Video, summary="Retrieve a video's status")
+def retrieve_video(video_id: VideoId, key: CurrentKey, context: ContextDep) -> Response:
+    job = _find(context, video_id, key.id)
+    return Response(
+        to_video(job).model_dump_json(),
+        media_type="application/json",
+        headers={"openai-poll-after-ms": str(context.settings.poll_after_ms)},
+    )
+
+
+@router.delete(
+    "/{video_id}", response_model=VideoDeleted, summary="Delete a video; stops it if running"
+)
+def delete_video(video_id: VideoId, key: CurrentKey, context: ContextDep) -> VideoDeleted:
+    job_id = _job_id(video_id)
+    try:
+        # Deleting the row fences the worker out (its next write finds no row) and signals it
+        # to stop; then the files go.
+        context.runtime.store.delete_job(job_id, key.id)
+    except JobNotFound:
+        raise not_found("this video") from None
+    remove_job_files(context.runtime.blobs, job_id)
+    return VideoDeleted(id=video_id)
+
+
+@router.get(
+    "/{video_id}/content",
+    response_class=Response,
+    responses={
+        200: {"content": {t: {} for t, _ in _VARIANTS.values()}, "description": "The file"},
+        206: {"content": {t: {} for t, _ in _VARIANTS.values()}, "description": "A byte range"},
+        416: {"description": "Range not satisfiable"},
+    },
+    summary="Download the video, thumbnail or spritesheet (Range requests supported)",
+)
+def download_content(
+    video_id: VideoId,
+    key: CurrentKey,
+    context: ContextDep,
+    variant: Annotated[Literal["video", "thumbnail", "spritesheet"], Query()] = "video",
+) -> Response:
+    job = _find(context, video_id, key.id)
+    if job.outputs is None:
+        raise ApiError(
+            400,
+            f"the video is {to_video(job).status}, so it has no content yet; poll "
+            f"GET /v1/videos/{video_id} until its status is completed",
+            param="video_id",
+            code="video_not_ready",
+        )
+    blob_key = getattr(job.outputs, variant)
+    media_type, filename = _VARIANTS[variant]
+    return serve_blob(context.runtime.blobs, blob_key, media_type, filename)
+
+
+@router.post(
+    "/{video_id}/remix", response_model=Video, summary="Remix a completed video with a new prompt"
+)
+async def remix_video(
+    video_id: VideoId,
+    body: VideoRemixRequest,
+    key: CurrentKey,
+    admission: AdmissionDep,
+    context: ContextDep,
+    idempotency_key: IdempotencyHeader = None,
+    retry_count: RetryCountHeader = None,
+) -> Response:
+    source = await run_in_threadpool(_find, context, video_id, key.id)
+    request = VideoRequest(
+        prompt=body.prompt,
+        model=source.spec.model,
+        size=source.spec.size,
+        seconds=source.spec.seconds,
+        remix_of=source,
+    )
+    route = f"/v1/videos/{video_id}/remix"
+    canonical = body.model_dump_json().encode()
+    scope = idempotency_scope(key.id, route, canonical, idempotency_key, retry_count)
+    admitted = await run_in_threadpool(
+        admission.submit, key.id, request, render=_render, idempotency=scope
+    )
+    return _stored(admitted, context.settings.poll_after_ms)
+
+
+def _job_id(video_id: str) -> str:
+    job_id = job_id_from_video_id(video_id)
+    if job_id is None:
+        raise not_found(f"video {video_id[:64]!r}")
+    return job_id
+
+
+def _find(context: ContextDep, video_id: str, owner: str) -> Job:
+    try:
+        return context.runtime.store.get_job(_job_id(video_id), owner)
+    except JobNotFound:
+        raise not_found(f"video {video_id[:64]!r}") from None
+
+
+def _render(job: Job) -> StoredResponse:
+    return StoredResponse(200, to_video(job).model_dump_json(), job.id)
+
+
+def _stored(admitted: Admitted, poll_after_ms: int) -> Response:
+    return stored_response(admitted, {"openai-poll-after-ms": str(poll_after_ms)})
+

@@ -1,0 +1,92 @@
+"""OpenAI-compatible surface: ``/v1/videos`` objects as the official SDK parses them."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from reelforge.api.schemas.common import IMAGE_SOURCE_PATTERN, MAX_IMAGE_FIELD_CHARS
+
+VideoModelName = Literal[
+    "sora-2", "sora-2-pro", "sora-2-2025-10-06", "sora-2-pro-2025-10-06", "sora-2-2025-12-08"
+]
+VideoSize = Literal["720x1280", "1280x720", "1024x1792", "1792x1024"]
+VideoSeconds = Literal["4", "8", "12"]
+VideoStatus = Literal["queued", "in_progress", "completed", "failed"]
+VIDEO_ID_PATTERN = r"^video_[0-9a-f]{32}$"
+MAX_PROMPT = 32000
+
+
+class ImageReference(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    image_url: str | None = Field(
+        default=None,
+        max_length=MAX_IMAGE_FIELD_CHARS,
+        pattern=IMAGE_SOURCE_PATTERN,
+        description="http(s) URL or data URL of the first frame (JPEG/PNG/WebP, exact size).",
+    )
+    file_id: str | None = Field(
+        default=None, max_length=200, description="Not supported: upload the file instead."
+    )
+
+
+class VideoCreateRequest(BaseModel):
+    """JSON form of create; multipart carries the same fields (and a file)."""
+
+    prompt: str = Field(min_length=1, max_length=MAX_PROMPT)
+    model: VideoModelName = "sora-2"
+    seconds: VideoSeconds = Field(default="4", description="A string: \"4\", \"8\" or \"12\".")
+    size: VideoSize = "720x1280"
+    input_reference: ImageReference | None = None
+
+
+class VideoRemixRequest(BaseModel):
+    prompt: str = Field(min_length=1, max_length=MAX_PROMPT)
+
+
+class VideoError(BaseModel):
+    code: str
+    message: str
+
+
+class Video(BaseModel):
+    id: str = Field(pattern=VIDEO_ID_PATTERN)
+    object: Literal["video"] = "video"
+    model: str
+    status: VideoStatus
+    progress: int = Field(ge=0, le=100)
+    created_at: int
+    completed_at: int | None
+    expires_at: int | None
+    prompt: str | None
+    size: str
+    seconds: str
+    remixed_from_video_id: str | None
+    error: VideoError | None
+
+
+class VideoList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[Video]
+    first_id: str | None
+    last_id: str | None
+    has_more: bool
+
+
+class VideoDeleted(BaseModel):
+    id: str
+    object: Literal["video.deleted"] = "video.deleted"
+    deleted: Literal[True] = True
+
+
+class OpenAIErrorBody(BaseModel):
+    message: str
+    type: str
+    param: str | None
+    code: str | None
+
+
+class OpenAIError(BaseModel):
+    error: OpenAIErrorBody

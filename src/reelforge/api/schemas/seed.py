@@ -1,0 +1,75 @@
+"""Seed surface (MuleRun-style gateway): ``/vendors/openai/v1/sora/generation``."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from reelforge.api.schemas.common import IMAGE_SOURCE_PATTERN, MAX_IMAGE_FIELD_CHARS
+
+SeedStatus = Literal["pending", "processing", "completed", "failed"]
+TIMESTAMP_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$"
+
+
+class SeedCreateRequest(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "prompt": "A serene sunset over a calm ocean, with gentle waves lapping "
+                    "against the shore",
+                    "model": "sora-2",
+                    "seconds": "8",
+                    "size": "1280x720",
+                }
+            ]
+        }
+    )
+
+    prompt: str = Field(
+        min_length=1, max_length=2000, description="Text description of the video."
+    )
+    model: Literal["sora-2"] = Field(default="sora-2", description="Model name.")
+    image: str | None = Field(
+        default=None,
+        max_length=MAX_IMAGE_FIELD_CHARS,
+        pattern=IMAGE_SOURCE_PATTERN,
+        description="First frame: an http(s) URL or `data:image/{jpeg|png|webp};base64,...`; "
+        "at most 10 MB; its pixel size must equal `size`.",
+    )
+    seconds: Literal["4", "8", "12"] = Field(default="8", description="Length in seconds.")
+    size: Literal["720x1280", "1280x720"] = Field(
+        default="1280x720", description="Resolution, width x height."
+    )
+
+
+class TaskError(BaseModel):
+    code: int = Field(description="3001-3005: the generator could not complete.")
+    title: str
+    detail: str
+
+
+class TaskInfo(BaseModel):
+    id: str = Field(description="Task id (a UUID).", pattern=r"^[0-9a-f-]{36}$")
+    status: SeedStatus
+    created_at: str = Field(pattern=TIMESTAMP_PATTERN, description="ISO-8601 UTC, ms, `Z`.")
+    updated_at: str = Field(pattern=TIMESTAMP_PATTERN, description="ISO-8601 UTC, ms, `Z`.")
+    error: TaskError | None = Field(default=None, description="Present when status is failed.")
+
+
+class SeedTaskResponse(BaseModel):
+    task_info: TaskInfo
+    videos: list[str] | None = Field(
+        default=None,
+        description="Present when completed: signed links to the MP4 that need no header "
+        "(usable in a <video> tag) and expire after `signed_url_ttl_seconds` (1 h by default).",
+    )
+
+
+class GatewayError(BaseModel):
+    status: int
+    title: str
+    detail: str
+    instance: str
+    error_code: int = Field(description="2005: the task does not exist (final; stop polling).")

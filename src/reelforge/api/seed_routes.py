@@ -1,0 +1,131 @@
+"""Seed surface: the MuleRun-style ``/vendors/openai/v1/sora/generation`` task API."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from reelforge.admission import VideoRequest
+from reelforge.api.content import serve_blob
+from reelforge.api.deps import (
+    AdmissionDep,
+    ContextDep,
+    CurrentKey,
+    IdempotencyHeader,
+    RetryCountHeader,
+    idempotency_scope,
+)
+from reelforge.api.errors import ApiError, not_found
+from reelforge.api.mapping import job_id_from_task_id, to_task
+from reelforge.api.replies import stored_response
+from reelforge.api.schemas.seed import GatewayError, SeedCreateRequest, SeedTaskResponse
+from reelforge.domain.errors import JobNotFound
+from reelforge.domain.jobs import Job, Status
+from reelforge.store.idempotency import StoredResponse
+
+GENERATION = "/vendors/openai/v1/sora/generation"
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": GatewayError, "description": text}
+    for code, text in {
+        400: "Invalid parameters, or refused by the content policy",
+        401: "Missing, malformed or revoked API key",
+        404: "Unknown task (error_code 2005)",
+        409: "Idempotency-Key in use by a request still running",
+        422: "Idempotency-Key reused with a different body",
+    }.items()
+}
+
+router = APIRouter(tags=["Seed task API"])
+
+
+@router.post(
+    GENERATION,
+    status_code=202,
+    response_model=SeedTaskResponse,
+    response_model_exclude_none=True,
+    responses=_ERRORS,
+    summary="Create a video generation task",
+)
+async def create_task(
+    body: SeedCreateRequest,
+    key: CurrentKey,
+    admission: AdmissionDep,
+    idempotency_key: IdempotencyHeader = None,
+    retry_count: RetryCountHeader = None,
+) -> Response:
+    request = VideoRequest(
+        prompt=body.prompt,
+        model=body.model,
+        size=body.size,
+        seconds=body.seconds,
+        first_frame=body.image,
+    )
+    scope = idempotency_scope(
+        key.id, GENERATION, body.model_dump_json().encode(), idempotency_key, retry_count
+    )
+    admitted = await run_in_threadpool(
+        admission.submit, key.id, request, render=_render_created, idempotency=scope
+    )
+    return stored_response(admitted)
+
+
+@router.get(
+    GENERATION + "/{task_id}",
+    response_model=SeedTaskResponse,
+    response_model_exclude_none=True,
+    responses=_ERRORS,
+    summary="Query a task; `videos` holds signed MP4 links once completed",
+)
+def get_task(task_id: str, key: CurrentKey, context: ContextDep, request: Request) -> Response:
+    job = _find(context, task_id, key.id)
+    videos = None
+    if job.status is Status.COMPLETED and job.outputs is not None:
+        base = (context.settings.public_base_url or str(request.base_url)).rstrip("/")
+        videos = [base + context.signer.video_path(job.id)]
+    body = to_task(job, videos).model_dump_json(exclude_none=True)
+    return Response(body, media_type="application/json")
+
+
+@router.get(
+    "/files/videos/{task_id}.mp4",
+    response_class=Response,
+    responses={
+        200: {"content": {"video/mp4": {}}, "description": "The MP4 (Range requests: 206)"},
+        206: {"content": {"video/mp4": {}}, "description": "Part of the MP4"},
+        403: {"model": GatewayError, "description": "Bad or expired signature"},
+        404: {"model": GatewayError, "description": "Unknown task or file gone"},
+        416: {"description": "Range not satisfiable"},
+    },
+    summary="Download a completed task's MP4 through a signed link (no header needed)",
+)
+def signed_video(
+    task_id: str,
+    context: ContextDep,
+    expires: Annotated[int, Query(ge=0, le=2**53)],
+    signature: Annotated[str, Query(min_length=1, max_length=128)],
+) -> Response:
+    problem = context.signer.check(task_id, expires, signature)
+    if problem is not None:
+        raise ApiError(403, problem, title="Invalid Link")
+    job = _find(context, task_id, owner=None)
+    if job.outputs is None:
+        raise ApiError(404, "this task has no video (it is not completed)", title="Not Ready")
+    return serve_blob(context.runtime.blobs, job.outputs.video, "video/mp4", "video.mp4")
+
+
+def _find(context: ContextDep, task_id: str, owner: str | None) -> Job:
+    job_id = job_id_from_task_id(task_id)
+    try:
+        if job_id is None:
+            raise JobNotFound(task_id)
+        return context.runtime.store.get_job(job_id, owner)
+    except JobNotFound:
+        raise not_found(f"task {task_id[:64]!r}") from None
+
+
+def _render_created(job: Job) -> StoredResponse:
+    body = to_task(job).model_dump_json(exclude_none=True)
+    return StoredResponse(202, body, job.id)

@@ -1,0 +1,147 @@
+"""A real ReelForge server on loopback (uvicorn in a thread) with the testcard engine.
+
+One server per test module: the app owns in-process workers (4-second testcard jobs, short
+polls), a loopback image server the URL fetcher is allowed to reach, and two API keys so
+tenant isolation can be tested.
+"""
+
+from __future__ import annotations
+
+import http.server
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from reelforge.api.app import create_app
+from reelforge.config import Settings
+from reelforge.media.fetch import ImageFetcher
+from reelforge.runtime import Runtime
+from reelforge.store.keys import KeyStore
+from tests.conftest import fast_settings
+
+
+class ImageServer:
+    """Serves registered bytes on 127.0.0.1: ``url(name)`` after ``put(name, data)``."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, tuple[bytes, str]] = {}
+        files = self.files
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                data, content_type = files.get(self.path.lstrip("/"), (b"", ""))
+                self.send_response(200 if content_type else 404)
+                self.send_header("Content-Type", content_type or "text/plain")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def put(self, name: str, data: bytes, content_type: str = "image/png") -> str:
+        self.files[name] = (data, content_type)
+        return f"http://127.0.0.1:{self.port}/{name}"
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@dataclass
+class LiveServer:
+    base_url: str
+    settings: Settings
+    runtime: Runtime
+    token: str
+    other_token: str
+    key_id: str
+    images: ImageServer
+    keys: KeyStore
+    app: Any = None
+
+    def client(self, token: str | None = None) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {token or self.token}"}
+        return httpx.Client(base_url=self.base_url, headers=headers, timeout=30)
+
+    def job_count(self) -> int:
+        return sum(self.runtime.store.count_by_status().values())
+
+    def blob_count(self) -> int:
+        root = self.runtime.blobs.root
+        return sum(1 for p in root.rglob("*") if p.is_file()) if root.exists() else 0
+
+
+def api_settings(data_dir: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "engine": "testcard",
+        "poll_after_ms": 100,
+        "retention_sweep_seconds": 3600.0,
+    }
+    values.update(overrides)
+    return fast_settings(data_dir, **values)
+
+
+def start_server(settings: Settings, runtime: Runtime, images: ImageServer) -> tuple[
+    uvicorn.Server, threading.Thread, str, Any
+]:
+    fetcher = ImageFetcher(allow_hosts=frozenset({f"127.0.0.1:{images.port}"}))
+    app = create_app(settings, runtime, image_fetcher=fetcher)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(app, log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.02)
+    return server, thread, f"http://127.0.0.1:{port}", app
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    settings = api_settings(tmp_path_factory.mktemp("api") / "data")
+    runtime = Runtime.open(settings)
+    keys = KeyStore(runtime.db)
+    first, second = keys.create("tests"), keys.create("other tenant")
+    images = ImageServer()
+    server, thread, base_url, app = start_server(settings, runtime, images)
+    try:
+        yield LiveServer(
+            base_url, settings, runtime, first.token, second.token, first.key.id, images, keys,
+            app,
+        )
+    finally:
+        server.should_exit = True
+        thread.join(timeout=60)
+        images.close()
+        runtime.close()
+
+
+def wait_for(predicate: Any, timeout: float = 90.0, interval: float = 0.1) -> Any:
+    """Poll ``predicate`` until it returns something truthy; fail after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout} s")
