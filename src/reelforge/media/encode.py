@@ -158,7 +158,8 @@ def fit_audio(audio: Audio, samples: int, channels: int = 2) -> Audio:
 
 @contextlib.contextmanager
 def _open_output(path: Path, tags: dict[str, str], settings: EncodeSettings) -> Iterator[Any]:
-    container = av.open(str(path), mode="w", format="mp4", options={"movflags": settings.movflags})
+    options = {"movflags": settings.movflags} if settings.movflags else {}
+    container = av.open(str(path), mode="w", format="mp4", options=options)
     try:
         for key, value in tags.items():
             container.metadata[key] = value
