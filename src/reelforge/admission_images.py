@@ -17,7 +17,7 @@ from typing import Final
 
 from reelforge.domain.errors import SpecError
 from reelforge.engines.base import Frame
-from reelforge.media.fetch import ImageFetcher
+from reelforge.media.fetch import ImageFetcher, describe_size
 from reelforge.media.images import decode_first_frame, detect_image_type
 
 DEFAULT_MAX_BYTES: Final = 10 * 1024 * 1024
@@ -120,7 +120,7 @@ def _hint(source: str) -> str:
 
 def _too_large(size: int, max_bytes: int) -> SpecError:
     return _error(
-        f"image is {size / 2**20:.1f} MB; the limit is {max_bytes / 2**20:g} MB "
+        f"image is {describe_size(size)}; the limit is {describe_size(max_bytes)} "
         "(send a smaller JPEG, PNG or WebP)"
     )
 

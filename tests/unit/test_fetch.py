@@ -1,4 +1,4 @@
-"""ImageFetcher against real HTTP(S) servers on loopback: SSRF rules, redirects, limits, deadline."""
+"""ImageFetcher against real HTTP(S) servers on loopback: SSRF rules, redirects, limits, time."""
 
 from __future__ import annotations
 
@@ -309,7 +309,11 @@ def tls_server(certificate: tuple[Path, Path]) -> Iterator[tuple[ImageServer, li
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
     server_names: list[str] = []
-    context.sni_callback = lambda _sock, name, _ctx: server_names.append(str(name)) or None
+
+    def record_sni(_sock: ssl.SSLObject, name: str | None, _ctx: ssl.SSLContext) -> None:
+        server_names.append(str(name))
+
+    context.sni_callback = record_sni
     with ImageServer() as server:
         server.use_tls(context)
         yield server, server_names

@@ -384,9 +384,17 @@ def _is_ip_literal(host: str) -> bool:
     return True
 
 
+def describe_size(size: int) -> str:
+    """``10485760`` -> ``"10 MB"``, ``1536`` -> ``"1.5 KB"``, ``100`` -> ``"100 bytes"``."""
+    for unit, scale in (("MB", 2**20), ("KB", 2**10)):
+        if size >= scale:
+            return f"{size / scale:.1f}".removesuffix(".0") + f" {unit}"
+    return f"{size} bytes"
+
+
 def _too_large(max_bytes: int, detail: str) -> SpecError:
     return _error(
-        f"image at the URL is larger than {max_bytes / 2**20:g} MB ({detail}); "
+        f"image at the URL is larger than {describe_size(max_bytes)} ({detail}); "
         "send a smaller JPEG, PNG or WebP"
     )
 
