@@ -7,6 +7,7 @@ Everything here is called from ``DiffusersEngine.load()`` (once per worker proce
 from __future__ import annotations
 
 import importlib
+import inspect
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -222,10 +223,22 @@ def _from_pretrained(preset: Preset, directory: Path, dtype: torch.dtype) -> Pip
 
 
 def _image_to_video_view(family: Family, text_to_video: Pipeline) -> Pipeline:
+    """The image-to-video pipeline over the same modules (no copy of any weight).
+
+    Built with the constructor rather than ``from_pipe``: ``from_pipe`` casts every module to
+    one dtype, which would push the modules diffusers keeps in float32 (Wan's norms and rope)
+    down to bfloat16 for both views.
+    """
     import diffusers
 
     view_class = getattr(diffusers, _PIPELINE_CLASSES[family][1])
-    view: Pipeline = view_class.from_pipe(text_to_video)
+    accepted = inspect.signature(view_class.__init__).parameters
+    components = dict(text_to_video.components)
+    settings = {  # plain config values such as Wan2.2's expand_timesteps
+        name: value for name, value in text_to_video.config.items() if name not in components
+    }
+    shared = {**settings, **components}
+    view = view_class(**{name: value for name, value in shared.items() if name in accepted})
     view.set_progress_bar_config(disable=True)
     return view
 

@@ -51,7 +51,7 @@ class DiffusersOptions(BaseModel):
     )
     two_stage: bool = Field(
         default=True,
-        description="Distilled LTX-2: half-size stage + upsample + refine when an upsampler exists.",
+        description="Distilled LTX-2: half-size stage, upsample, refine (needs an upsampler).",
     )
     dtype: Literal["auto", "bfloat16", "float16", "float32"] = Field(
         default="auto", description="auto: bfloat16 on GPUs, float32 on CPU."

@@ -1,0 +1,158 @@
+"""``reelforge models list|pull|verify|make-tiny``: the diffusers engine's checkpoints.
+
+Nothing here imports torch or diffusers at import time, so ``reelforge --help`` stays fast and
+works without the gpu extra; each command imports what it needs when it runs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from reelforge.config import load_settings
+from reelforge.domain.errors import ConfigError, EngineLoadError, ReelForgeError
+from reelforge.engines.diffusion.options import DiffusersOptions, parse_options
+from reelforge.engines.diffusion.presets import PRESETS, Preset, preset_names
+
+models_app = typer.Typer(
+    help="List, download, verify and build the diffusers engine's models.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+_out = Console()
+_err = Console(stderr=True)
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", help="TOML settings file (REELFORGE_* keys, lowercase).")
+]
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    _err.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+def _options(config: Path | None) -> DiffusersOptions:
+    """The diffusers options from settings when the diffusers engine is configured."""
+    try:
+        settings = load_settings(config)
+        raw = settings.engine_options if settings.engine == "diffusers" else {}
+        return parse_options(raw)
+    except ConfigError as exc:
+        raise _fail(str(exc), 2) from None
+
+
+def _preset(name: str) -> Preset:
+    if name not in PRESETS:
+        raise _fail(f"unknown preset {name!r}; use one of {', '.join(preset_names())}", 2)
+    return PRESETS[name]
+
+
+def _where(preset: Preset, options: DiffusersOptions) -> str:
+    from reelforge.engines.diffusion.loading import hub_snapshot, is_local_source
+
+    source = options.source_for(preset)
+    if is_local_source(source):
+        found = (Path(source).expanduser() / "model_index.json").is_file()
+        return f"{source}" if found else f"missing: {source}"
+    try:
+        return f"cached: {hub_snapshot(source, preset)}"
+    except (EngineLoadError, ImportError):
+        return "not downloaded"
+
+
+@models_app.command("list")
+def list_presets(config: ConfigOption = None) -> None:
+    """Show the presets, their hub ids and whether their checkpoints are present locally."""
+    options = _options(config)
+    table = Table("preset", "hub id", "audio", "steps", "local copy")
+    for name in preset_names():
+        preset = PRESETS[name]
+        audio = "stereo" if preset.has_audio else "silent"
+        steps = str(options.steps_for(preset))
+        where = _where(preset, options)
+        table.add_row(name, preset.hub_id, audio, steps, where)
+    _out.print(table)
+    for name in preset_names():
+        _out.print(f"{name}: {PRESETS[name].description}", highlight=False)
+    mapping = ", ".join(f"{model} -> {name}" for model, name in options.models.items())
+    _out.print(f"default preset: {options.preset}; model names: {mapping or 'none'}")
+
+
+@models_app.command()
+def pull(
+    preset_name: Annotated[str, typer.Argument(metavar="PRESET", help="Preset to download.")],
+    to: Annotated[
+        Path | None, typer.Option("--to", help="Directory to download into (default: HF cache).")
+    ] = None,
+) -> None:
+    """Download PRESET's checkpoint from the Hugging Face hub (and its latent upsampler)."""
+    preset = _preset(preset_name)
+    try:
+        from huggingface_hub import snapshot_download
+    except ImportError:
+        raise _fail("huggingface_hub is missing; install the gpu extra: "
+                    "pip install 'reelforge[gpu]'") from None
+    target = str(to) if to is not None else None
+    try:
+        path = snapshot_download(preset.hub_id, local_dir=target)
+        if preset.upsampler_hub_id:
+            snapshot_download(
+                preset.upsampler_hub_id, local_dir=target, allow_patterns=["latent_upsampler/*"]
+            )
+    except Exception as exc:  # every hub or network failure gets the same advice
+        raise _fail(
+            f"could not download {preset.hub_id}: {type(exc).__name__}: {exc}. Without internet "
+            f"access, pull on a connected machine, copy the folder here and set "
+            f"engine_options.model_paths.{preset.name} to it"
+        ) from None
+    _out.print(f"{preset.name}: {path}")
+    if to is not None:
+        _out.print(f'set engine_options.model_paths = {{ {preset.name} = "{to}" }}')
+
+
+@models_app.command()
+def verify(
+    target: Annotated[
+        str, typer.Argument(metavar="DIR_OR_PRESET", help="A checkpoint folder or a preset name.")
+    ],
+    config: ConfigOption = None,
+) -> None:
+    """Load a checkpoint through the engine and run one tiny job; print OK or what failed."""
+    from reelforge.engines.diffusion.verify import (
+        preset_for_directory,
+        verify_checkpoint,
+        verify_options,
+    )
+
+    options = _options(config)
+    directory = None if target in PRESETS else Path(target).expanduser()
+    try:
+        preset = PRESETS[target] if directory is None else preset_for_directory(directory)
+        verify_checkpoint(verify_options(preset, options, directory), _out.print)
+    except (ReelForgeError, AssertionError) as exc:
+        raise _fail(f"FAILED: {exc}") from None
+    _out.print(f"OK: {target} loads and generates through the diffusers engine")
+
+
+@models_app.command("make-tiny")
+def make_tiny(
+    family: Annotated[str, typer.Argument(help="ltx2 or wan (or a preset name).")],
+    directory: Annotated[Path, typer.Argument(help="Where to save the tiny checkpoint.")],
+) -> None:
+    """Save a tiny, randomly initialised checkpoint of the real pipeline classes (offline)."""
+    from reelforge.engines.diffusion.loading import require_gpu_extra
+    from reelforge.engines.diffusion.tiny import save_tiny_pipeline
+
+    kind = PRESETS[family].family if family in PRESETS else family
+    if kind not in ("ltx2", "wan"):
+        raise _fail(f"unknown model family {family!r}; use ltx2 or wan", 2)
+    try:
+        require_gpu_extra()
+    except EngineLoadError as exc:
+        raise _fail(str(exc)) from None
+    save_tiny_pipeline(kind, directory)
+    _out.print(f"tiny {kind} checkpoint saved to {directory} (random weights: output is noise)")
