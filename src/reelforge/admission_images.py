@@ -46,7 +46,7 @@ def resolve_first_frame(
     built for this call and closed after it.
     """
     max_bytes = fetcher.max_bytes if fetcher is not None else DEFAULT_MAX_BYTES
-    if source.startswith("data:"):
+    if source[:5].lower() == "data:":  # decode_data_url explains a wrongly cased prefix
         return first_frame_from_bytes(decode_data_url(source, max_bytes), width, height)
     if fetcher is not None:
         return first_frame_from_bytes(fetcher.fetch(source), width, height)

@@ -113,6 +113,7 @@ def test_decode_data_url_checks_the_declared_type() -> None:
     ("source", "expected"),
     [
         ("data:image/PNG;base64,AAAA", "write it in lower case"),
+        ("DATA:image/png;base64,AAAA", "write it in lower case"),
         ("data:text/plain;base64,AAAA", "text/plain is not accepted"),
         ("data:;base64,AAAA", "an empty type is not accepted"),
         ("data:image/png;charset=utf-8;base64,AAAA", "must start with data:image/"),

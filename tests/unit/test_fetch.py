@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from reelforge.domain.errors import SpecError
-from reelforge.media.fetch import ImageFetcher, parse_image_url
+from reelforge.media.fetch import ImageFetcher
+from reelforge.media.netcheck import parse_image_url
 from tests.image_cases import ImageServer, Route, make_image, repeated
 
 PNG = make_image("PNG", 16, 9)
@@ -125,6 +126,7 @@ def test_one_fetcher_serves_many_threads(server: ImageServer, fetcher: ImageFetc
         ("http://evil.example\\@127.0.0.1/", "backslashes"),
         ("http://example.com:8080/a.png", "port 8080"),
         ("http://example.com:99999/a.png", "invalid port"),
+        ("http://example.com:0/a.png", "port 0"),
         ("http:///a.png", "has no host name"),
         ("http://exa mple.com/a.png", "spaces"),
         ("http://bücher.example/a.png", "punycode"),

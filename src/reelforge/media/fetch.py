@@ -27,16 +27,21 @@ from dataclasses import dataclass
 from ipaddress import ip_address
 from types import TracebackType
 from typing import Final
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 from reelforge.domain.errors import SpecError
-from reelforge.media.netcheck import explain_blocked, is_public_address
+from reelforge.media.netcheck import (
+    DEFAULT_PORTS,
+    ImageURL,
+    explain_blocked,
+    is_public_address,
+    parse_image_url,
+    shorten_url,
+)
 
 Resolver = Callable[[str, int], list[str]]
 
-DEFAULT_PORTS: Final = {"http": 80, "https": 443}
 REDIRECT_STATUSES: Final = frozenset({301, 302, 303, 307, 308})
-MAX_URL_CHARS: Final = 8192
 _CHUNK: Final = 64 * 1024
 _USER_AGENT: Final = "ReelForge-image-fetch/1"
 _ACCEPT: Final = "image/jpeg, image/png, image/webp"
@@ -46,51 +51,6 @@ def system_resolver(host: str, port: int) -> list[str]:
     """Every address the system resolver gives for ``host`` (IPv4 and IPv6), in its order."""
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
-
-
-@dataclass(frozen=True, slots=True)
-class ImageURL:
-    """A parsed http(s) URL that passed the syntax rules (no userinfo, ASCII only)."""
-
-    url: str
-    scheme: str
-    host: str  # lower-case, IPv6 without brackets
-    port: int
-    target: str  # path and query, what goes on the request line
-
-    @property
-    def is_tls(self) -> bool:
-        return self.scheme == "https"
-
-
-def parse_image_url(url: str) -> ImageURL:
-    """Check an image URL's form; errors say which rule it broke and what to send instead."""
-    if len(url) > MAX_URL_CHARS:
-        raise _error(f"image URL is {len(url)} characters; the limit is {MAX_URL_CHARS}")
-    if any(not 33 <= ord(c) <= 126 or c == "\\" for c in url):
-        raise _error(
-            "image URL contains spaces, backslashes, control or non-ASCII characters; "
-            "percent-encode them (and write international host names in punycode, xn--...)"
-        )
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    if scheme not in DEFAULT_PORTS:
-        shown = f"{scheme}:" if scheme else "a URL without a scheme"
-        raise _error(
-            f"image URL uses {shown}; send an http:// or https:// URL, or the image itself as "
-            "data:image/jpeg;base64,... (also image/png, image/webp)"
-        )
-    if "@" in parts.netloc:
-        raise _error("image URL must not contain a user name or password (user:pass@host)")
-    host = parts.hostname
-    if not host:
-        raise _error(f"image URL {_shorten(url)} has no host name")
-    try:
-        port = parts.port or DEFAULT_PORTS[scheme]
-    except ValueError as exc:
-        raise _error(f"image URL has an invalid port ({exc})") from exc
-    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    return ImageURL(url=url, scheme=scheme, host=host, port=port, target=target)
 
 
 class _Deadline:
@@ -196,11 +156,9 @@ class ImageFetcher:
 
     def _checked_addresses(self, parsed: ImageURL, deadline: _Deadline) -> list[str]:
         """Resolve once; every address must be allowed, else the whole URL is refused."""
-        if parsed.port not in DEFAULT_PORTS.values() and not self._port_allowlisted(parsed.port):
-            raise _error(
-                f"image URL uses port {parsed.port}; only ports 80 (http) and 443 (https) are "
-                "allowed"
-            )
+        usual_port = parsed.port in DEFAULT_PORTS.values()
+        if not usual_port and not self._port_allowlisted(parsed.port):
+            raise _port_error(parsed.port)  # before any DNS lookup
         addresses = self._resolve(parsed.host, parsed.port, deadline)
         for address in addresses:
             if self._allowlisted(address, parsed.port):
@@ -210,8 +168,8 @@ class ImageFetcher:
                     f"image URL host {parsed.host!r} is not on the public internet: "
                     f"{explain_blocked(address)}; send a publicly reachable URL or a data: URL"
                 )
-            if parsed.port not in DEFAULT_PORTS.values():
-                raise _error(f"image URL uses port {parsed.port}; only 80 and 443 are allowed")
+            if not usual_port:
+                raise _port_error(parsed.port)
         return addresses
 
     def _resolve(self, host: str, port: int, deadline: _Deadline) -> list[str]:
@@ -248,7 +206,7 @@ class ImageFetcher:
         try:
             if parsed.is_tls:
                 sock = watchdog.sock = self._tls.wrap_socket(sock, server_hostname=parsed.host)
-            connection = _connection_on(sock, parsed)
+            connection = _connection_on(sock, parsed, self._tls)
             try:
                 outcome = _get(connection, sock, parsed, deadline, self.max_bytes)
             finally:
@@ -304,13 +262,13 @@ def _get(
         location = response.getheader("Location")
         if not location:
             raise _error(
-                f"image URL {_shorten(parsed.url)} answered HTTP {response.status} "
+                f"image URL {shorten_url(parsed.url)} answered HTTP {response.status} "
                 "without a Location header; send the image's final URL"
             )
         return _Redirect(location.strip())
     if response.status != 200:
         raise _error(
-            f"image URL {_shorten(parsed.url)} answered HTTP {response.status} "
+            f"image URL {shorten_url(parsed.url)} answered HTTP {response.status} "
             f"{response.reason}; it must answer 200 with the image"
         )
     if response.length is not None and response.length > max_bytes:
@@ -356,10 +314,15 @@ def _connect_first(addresses: Iterable[str], port: int, deadline: _Deadline) -> 
     raise _error(f"could not connect to the image host ({'; '.join(failures)})")
 
 
-def _connection_on(sock: socket.socket, parsed: ImageURL) -> http.client.HTTPConnection:
+def _connection_on(
+    sock: socket.socket, parsed: ImageURL, tls: ssl.SSLContext
+) -> http.client.HTTPConnection:
     """An http.client connection that uses our socket, so it never connects by itself."""
-    cls = http.client.HTTPSConnection if parsed.is_tls else http.client.HTTPConnection
-    connection = cls(parsed.host, parsed.port)
+    connection = (
+        http.client.HTTPSConnection(parsed.host, parsed.port, context=tls)
+        if parsed.is_tls
+        else http.client.HTTPConnection(parsed.host, parsed.port)
+    )
     connection.sock = sock  # Host header still says parsed.host (and :port if not default)
     return connection
 
@@ -392,6 +355,10 @@ def describe_size(size: int) -> str:
     return f"{size} bytes"
 
 
+def _port_error(port: int) -> SpecError:
+    return _error(f"image URL uses port {port}; only ports 80 (http) and 443 (https) are allowed")
+
+
 def _too_large(max_bytes: int, detail: str) -> SpecError:
     return _error(
         f"image at the URL is larger than {describe_size(max_bytes)} ({detail}); "
@@ -405,10 +372,6 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror
     return str(exc) or type(exc).__name__
-
-
-def _shorten(url: str, limit: int = 200) -> str:
-    return url if len(url) <= limit else url[: limit - 3] + "..."
 
 
 def _error(message: str) -> SpecError:

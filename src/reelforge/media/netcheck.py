@@ -1,4 +1,7 @@
-"""Is an IP address safe for the server to connect to on a user's behalf? (SSRF defence)
+"""Checks made before the server connects anywhere on a user's behalf (SSRF defence).
+
+``parse_image_url`` enforces the URL's form (http/https, no userinfo, ASCII). ``is_public_address``
+says whether an IP address is safe to connect to.
 
 ``ipaddress.is_global`` alone is not enough on Python 3.11: it calls ``::127.0.0.1``, NAT64
 ``64:ff9b::a9fe:a9fe`` (169.254.169.254 inside), 6to4 ``2002:a9fe:a9fe::1`` and multicast
@@ -9,8 +12,15 @@ against the deny table of SECURITY.md. Anything that does not parse is denied (f
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
 from typing import Final
+from urllib.parse import urlsplit
+
+from reelforge.domain.errors import SpecError
+
+DEFAULT_PORTS: Final = {"http": 80, "https": 443}
+MAX_URL_CHARS: Final = 8192
 
 # (network, why it is denied). The IPv4 table applies to plain IPv4 addresses and to every IPv4
 # address found inside an IPv6 one.
@@ -122,3 +132,61 @@ def _ipv6_reason(address: IPv6Address, shown: str) -> str | None:
     if address not in GLOBAL_UNICAST_V6:
         return f"{shown} is not global unicast IPv6 ({GLOBAL_UNICAST_V6})"
     return None
+
+
+# -- URL form ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ImageURL:
+    """A parsed http(s) URL that passed the syntax rules (no userinfo, ASCII only)."""
+
+    url: str
+    scheme: str
+    host: str  # lower-case, IPv6 without brackets
+    port: int
+    target: str  # path and query, what goes on the request line
+
+    @property
+    def is_tls(self) -> bool:
+        return self.scheme == "https"
+
+
+def parse_image_url(url: str) -> ImageURL:
+    """Check an image URL's form; errors say which rule it broke and what to send instead."""
+    if len(url) > MAX_URL_CHARS:
+        raise _error(f"image URL is {len(url)} characters; the limit is {MAX_URL_CHARS}")
+    if any(not 33 <= ord(c) <= 126 or c == "\\" for c in url):
+        raise _error(
+            "image URL contains spaces, backslashes, control or non-ASCII characters; "
+            "percent-encode them (and write international host names in punycode, xn--...)"
+        )
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in DEFAULT_PORTS:
+        shown = f"{scheme}:" if scheme else "a URL without a scheme"
+        raise _error(
+            f"image URL uses {shown}; send an http:// or https:// URL, or the image itself as "
+            "data:image/jpeg;base64,... (also image/png, image/webp)"
+        )
+    if "@" in parts.netloc:
+        raise _error("image URL must not contain a user name or password (user:pass@host)")
+    host = parts.hostname
+    if not host:
+        raise _error(f"image URL {shorten_url(url)} has no host name")
+    try:
+        explicit_port = parts.port
+    except ValueError as exc:
+        raise _error(f"image URL has an invalid port ({exc})") from exc
+    port = DEFAULT_PORTS[scheme] if explicit_port is None else explicit_port
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return ImageURL(url=url, scheme=scheme, host=host, port=port, target=target)
+
+
+def shorten_url(url: str, limit: int = 200) -> str:
+    """A URL cut to a length that fits in an error message."""
+    return url if len(url) <= limit else url[: limit - 3] + "..."
+
+
+def _error(message: str) -> SpecError:
+    return SpecError(message, field="image")
