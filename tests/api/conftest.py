@@ -1,13 +1,12 @@
 """A real ReelForge server on loopback (uvicorn in a thread) with the testcard engine.
 
 One server per test module: the app owns in-process workers (4-second testcard jobs, short
-polls), a loopback image server the URL fetcher is allowed to reach, and two API keys so
-tenant isolation can be tested.
+polls), the shared loopback image server (``tests/image_cases.py``) that the URL fetcher is
+allowed to reach, and two API keys so tenant isolation can be tested.
 """
 
 from __future__ import annotations
 
-import http.server
 import socket
 import threading
 import time
@@ -26,39 +25,7 @@ from reelforge.media.fetch import ImageFetcher
 from reelforge.runtime import Runtime
 from reelforge.store.keys import KeyStore
 from tests.conftest import fast_settings
-
-
-class ImageServer:
-    """Serves registered bytes on 127.0.0.1: ``url(name)`` after ``put(name, data)``."""
-
-    def __init__(self) -> None:
-        self.files: dict[str, tuple[bytes, str]] = {}
-        files = self.files
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                data, content_type = files.get(self.path.lstrip("/"), (b"", ""))
-                self.send_response(200 if content_type else 404)
-                self.send_header("Content-Type", content_type or "text/plain")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.httpd.server_address[1]
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    def put(self, name: str, data: bytes, content_type: str = "image/png") -> str:
-        self.files[name] = (data, content_type)
-        return f"http://127.0.0.1:{self.port}/{name}"
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+from tests.image_cases import ImageServer
 
 
 @dataclass
@@ -98,7 +65,7 @@ def api_settings(data_dir: Path, **overrides: Any) -> Settings:
 def start_server(settings: Settings, runtime: Runtime, images: ImageServer) -> tuple[
     uvicorn.Server, threading.Thread, str, Any
 ]:
-    fetcher = ImageFetcher(allow_hosts=frozenset({f"127.0.0.1:{images.port}"}))
+    fetcher = ImageFetcher(allow_hosts=frozenset({images.authority}))
     app = create_app(settings, runtime, image_fetcher=fetcher)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -122,7 +89,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     runtime = Runtime.open(settings)
     keys = KeyStore(runtime.db)
     first, second = keys.create("tests"), keys.create("other tenant")
-    images = ImageServer()
+    images = ImageServer().__enter__()
     server, thread, base_url, app = start_server(settings, runtime, images)
     try:
         yield LiveServer(
@@ -132,7 +99,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     finally:
         server.should_exit = True
         thread.join(timeout=60)
-        images.close()
+        images.__exit__(None, None, None)
         runtime.close()
 
 

@@ -155,7 +155,7 @@ def test_file_input_reference(client: openai.OpenAI, tmp_path: Path) -> None:
 @pytest.mark.parametrize("form", ["json", "multipart"])
 def test_image_url_input_reference(live_server: LiveServer, form: str) -> None:
     # The SDK refuses a dict in input_reference, so both wire forms are sent by hand.
-    url = live_server.images.put(f"frame-{form}.png", png_bytes(720, 1280))
+    url = live_server.images.image(f"/frame-{form}.png", png_bytes(720, 1280))
     with live_server.client() as http:
         if form == "json":
             body = {"prompt": "from a url", "seconds": "4", "input_reference": {"image_url": url}}

@@ -125,11 +125,25 @@ def validation_message(exc: RequestValidationError) -> tuple[str, str | None]:
     message = str(first.get("msg", "invalid value"))
     if first.get("type") == "missing":
         return f"{field} is required", field
+    if field and field.split(".")[-1] in ("image", "image_url"):
+        return _image_field_message(field, first), field
     if "input" in first and first.get("type") != "json_invalid":
         shown = repr(first["input"])
         shown = shown if len(shown) <= 80 else shown[:77] + "..."
         message = f"{message} (got {shown})"
     return (f"{field}: {message}" if field else message), field
+
+
+def _image_field_message(field: str, error: Any) -> str:
+    if error.get("type") == "string_too_long":
+        return (
+            f"{field} is too long: the limit is 10 MB of image data (about 13.4 million "
+            "base64 characters); send a smaller JPEG, PNG or WebP"
+        )
+    return (
+        f"{field} must be an http(s) URL or a data URL like data:image/png;base64,... "
+        f"({error.get('msg', 'invalid value')})"
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic.json_schema import models_json_schema
 
-from reelforge.api.schemas.common import MAX_URL_CHARS
+from reelforge.api.schemas.common import IMAGE_SOURCE_PATTERN, MAX_IMAGE_FIELD_CHARS
 from reelforge.api.schemas.openai import ImageReference, VideoCreateRequest
 
 _REF = "#/components/schemas/{model}"
@@ -23,9 +23,9 @@ def _multipart_schema() -> dict[str, Any]:
     }
     properties["input_reference[image_url]"] = {
         "type": "string",
-        "maxLength": MAX_URL_CHARS,
-        "pattern": "^https?://",
-        "description": "First frame by URL (instead of a file).",
+        "maxLength": MAX_IMAGE_FIELD_CHARS,
+        "pattern": IMAGE_SOURCE_PATTERN,
+        "description": "First frame by http(s) URL or data URL (instead of a file).",
     }
     return {"type": "object", "required": ["prompt"], "properties": properties}
 
