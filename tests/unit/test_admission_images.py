@@ -8,6 +8,8 @@ from collections.abc import Iterator
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from reelforge.admission_images import (
@@ -135,3 +137,23 @@ def test_shared_bad_image_cases(
 ) -> None:
     source = case.build(server, WIDTH, HEIGHT)
     assert case.message(WIDTH, HEIGHT) in refusal(source, fetcher)
+
+
+def _no_dns(host: str, _port: int) -> list[str]:
+    raise OSError(-2, f"no DNS in this test ({host})")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(max_size=100)
+    | st.builds(lambda kind, body: f"data:image/{kind};base64,{body}",
+                st.sampled_from(["png", "jpeg", "webp"]), st.text(max_size=60))
+    | st.builds(lambda kind, raw: data_url(f"image/{kind}", raw),
+                st.sampled_from(["png", "jpeg", "webp"]), st.binary(max_size=200))
+)
+def test_any_source_is_vetted_or_refused_with_a_spec_error(source: str) -> None:
+    with ImageFetcher(resolver=_no_dns) as offline:
+        try:
+            resolve_first_frame(source, WIDTH, HEIGHT, fetcher=offline)
+        except SpecError as exc:
+            assert exc.field == "image" and str(exc)

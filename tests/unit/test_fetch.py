@@ -11,6 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from reelforge.domain.errors import SpecError
 from reelforge.media.fetch import ImageFetcher
@@ -130,6 +132,8 @@ def test_one_fetcher_serves_many_threads(server: ImageServer, fetcher: ImageFetc
         ("http:///a.png", "has no host name"),
         ("http://exa mple.com/a.png", "spaces"),
         ("http://bücher.example/a.png", "punycode"),
+        ("http://[::1/a.png", "cannot be parsed"),
+        ("http://[example.com]/a.png", "cannot be parsed"),
     ],
 )
 def test_refused_urls(fetcher: ImageFetcher, url: str, expected: str) -> None:
@@ -146,6 +150,16 @@ def test_allowlist_entries_must_be_ip_and_port() -> None:
     for bad in ("localhost:80", "127.0.0.1", "example.com:443"):
         with pytest.raises(ValueError, match="must be IP:PORT"):
             ImageFetcher(allow_hosts=frozenset({bad}))
+
+
+@given(st.text(max_size=80) | st.from_regex(r"\Ahttps?://[^/]{0,30}(/.{0,20})?\Z"))
+def test_any_text_is_parsed_or_refused_with_a_spec_error(text: str) -> None:
+    try:
+        parsed = parse_image_url(text)
+    except SpecError as exc:
+        assert exc.field == "image"
+    else:
+        assert parsed.scheme in ("http", "https") and parsed.host and 0 <= parsed.port <= 65535
 
 
 def test_url_syntax_parsing() -> None:

@@ -161,7 +161,10 @@ def parse_image_url(url: str) -> ImageURL:
             "image URL contains spaces, backslashes, control or non-ASCII characters; "
             "percent-encode them (and write international host names in punycode, xn--...)"
         )
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # e.g. an unclosed or invalid [IPv6] host
+        raise _error(f"image URL {shorten_url(url)} cannot be parsed ({exc})") from exc
     scheme = parts.scheme.lower()
     if scheme not in DEFAULT_PORTS:
         shown = f"{scheme}:" if scheme else "a URL without a scheme"
