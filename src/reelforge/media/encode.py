@@ -37,6 +37,7 @@ class EncodeSettings:
     preset: str = "veryfast"
     crf: int = 20
     pix_fmt: str = "yuv420p"
+    thread_type: str = "FRAME"
     audio_codec: str = "aac"
     audio_bitrate: int = 160_000
     audio_channels: int = 2
@@ -176,6 +177,7 @@ def _add_streams(
     )
     video.width, video.height = size
     video.pix_fmt = settings.pix_fmt
+    video.codec_context.thread_type = settings.thread_type
     codec = video.codec_context
     codec.colorspace = codec.color_primaries = codec.color_trc = _BT709
     codec.color_range = _MPEG_RANGE
