@@ -128,7 +128,7 @@ def main() -> None:
     if args.job:
         print(json.dumps(run_job(args.size, args.seconds, args.workdir)))
         return
-    import imageio_ffmpeg
+    import imageio_ffmpeg  # type: ignore[import-untyped]
 
     ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
     results: dict[str, list[dict[str, float]]] = {"frames": [], "reelforge": [], "ffmpeg": []}

@@ -124,10 +124,11 @@ def test_first_frame_survives_encoding_8s(tmp_path: Path) -> None:
     assert float(difference.mean()) < 2.0
 
 
-def test_cancel_mid_clip_leaves_no_video(tmp_path: Path) -> None:
+@pytest.mark.parametrize("cancel_at", [1, 30, 96])
+def test_cancel_leaves_no_video(tmp_path: Path, cancel_at: int) -> None:
     spec = make_spec()
     with pytest.raises(JobCancelled):
-        render_media(make_clip(spec, cancel_at=30), spec, tmp_path)
+        render_media(make_clip(spec, cancel_at=cancel_at), spec, tmp_path, settings=QUICK)
     assert list(tmp_path.iterdir()) == []
 
 

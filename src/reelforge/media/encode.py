@@ -165,8 +165,13 @@ def _open_output(path: Path, tags: dict[str, str], settings: EncodeSettings) -> 
         for key, value in tags.items():
             container.metadata[key] = value
         yield container
-    finally:
-        container.close()
+    except BaseException:
+        # The file is about to be deleted; an error while finishing it must not hide the
+        # reason we stopped (JobCancelled, LeaseLost, a bad frame).
+        with contextlib.suppress(Exception):
+            container.close()
+        raise
+    container.close()
 
 
 def _add_streams(
