@@ -61,6 +61,7 @@ class Route:
     send_length: bool = True  # False: no Content-Length, body ends when the connection closes
     header_drip: float = 0.0  # > 0: send headers one byte per this many seconds, never ending
     chunked: bool = False  # Transfer-Encoding: chunked (implies no Content-Length)
+    raw: bytes | None = None  # written as-is instead of an HTTP response (broken servers)
 
 
 @dataclass(frozen=True)
@@ -134,6 +135,9 @@ def _make_handler(server: ImageServer) -> type[BaseHTTPRequestHandler]:
 
 
 def _answer(handler: BaseHTTPRequestHandler, route: Route) -> None:
+    if route.raw is not None:
+        handler.wfile.write(route.raw)
+        return
     chunks = list(route.body()) if route.send_length and not route.chunked else None
     if route.header_drip:
         _drip_headers_forever(handler, route.header_drip)

@@ -221,6 +221,24 @@ def test_non_200_names_the_status(
     assert f"answered HTTP {status} {reason}" in refused(fetcher, server.url("/s"))
 
 
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (b"SSH-2.0-OpenSSH_9.6\r\n" + b"x" * 5000, "did not answer with HTTP (it sent 'SSH-2.0"),
+        (b"", "closed connection without response"),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort", "ended after 5 of 100 bytes"),
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "chunked encoding"),
+    ],
+    ids=["not_http", "no_answer", "truncated_body", "bad_chunk"],
+)
+def test_broken_servers_are_explained_briefly(
+    server: ImageServer, fetcher: ImageFetcher, raw: bytes, expected: str
+) -> None:
+    server.routes["/raw"] = Route(raw=raw)
+    message = refused(fetcher, server.url("/raw"))
+    assert expected in message and len(message) < 300
+
+
 # -- size and time limits ----------------------------------------------------------------------
 
 MIB = 1024 * 1024

@@ -112,7 +112,9 @@ class ImageFetcher:
         self.max_redirects = max_redirects
         self._allowed = frozenset(_parse_allow_entry(entry) for entry in allow_hosts)
         self._resolver = resolver or system_resolver
-        self._tls = ssl_context or ssl.create_default_context()
+        # Loading the system CA store takes ~0.1 s: done on the first https fetch, not here.
+        self._tls = ssl_context
+        self._tls_lock = threading.Lock()
         # Bounded: a flood of URLs whose DNS hangs queues here instead of spawning threads.
         self._dns_pool = ThreadPoolExecutor(dns_workers, thread_name_prefix="reelforge-dns")
 
@@ -197,6 +199,12 @@ class ImageFetcher:
             return False
         return (normalized, port) in self._allowed
 
+    def _tls_context(self) -> ssl.SSLContext:
+        with self._tls_lock:
+            if self._tls is None:
+                self._tls = ssl.create_default_context()
+            return self._tls
+
     def _exchange(
         self, parsed: ImageURL, addresses: list[str], deadline: _Deadline
     ) -> bytes | _Redirect:
@@ -204,9 +212,10 @@ class ImageFetcher:
         sock = _connect_first(addresses, parsed.port, deadline)
         watchdog = _Watchdog(sock, deadline.remaining())
         try:
-            if parsed.is_tls:
-                sock = watchdog.sock = self._tls.wrap_socket(sock, server_hostname=parsed.host)
-            connection = _connection_on(sock, parsed, self._tls)
+            tls = self._tls_context() if parsed.is_tls else None
+            if tls is not None:
+                sock = watchdog.sock = tls.wrap_socket(sock, server_hostname=parsed.host)
+            connection = _connection_on(sock, parsed, tls)
             try:
                 outcome = _get(connection, sock, parsed, deadline, self.max_bytes)
             finally:
@@ -288,6 +297,11 @@ def _read_capped(
         sock.settimeout(deadline.socket_timeout())
         chunk = response.read1(_CHUNK)
         if not chunk:
+            if response.length:  # bytes still owed under Content-Length
+                raise _error(
+                    f"the image URL's answer ended after {total} of {total + response.length} "
+                    "bytes; check that the server sends the whole file"
+                )
             return b"".join(chunks)
         total += len(chunk)
         if total > max_bytes:
@@ -315,13 +329,13 @@ def _connect_first(addresses: Iterable[str], port: int, deadline: _Deadline) -> 
 
 
 def _connection_on(
-    sock: socket.socket, parsed: ImageURL, tls: ssl.SSLContext
+    sock: socket.socket, parsed: ImageURL, tls: ssl.SSLContext | None
 ) -> http.client.HTTPConnection:
     """An http.client connection that uses our socket, so it never connects by itself."""
     connection = (
-        http.client.HTTPSConnection(parsed.host, parsed.port, context=tls)
-        if parsed.is_tls
-        else http.client.HTTPConnection(parsed.host, parsed.port)
+        http.client.HTTPConnection(parsed.host, parsed.port)
+        if tls is None
+        else http.client.HTTPSConnection(parsed.host, parsed.port, context=tls)
     )
     connection.sock = sock  # Host header still says parsed.host (and :port if not default)
     return connection
@@ -369,9 +383,15 @@ def _too_large(max_bytes: int, detail: str) -> SpecError:
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, ssl.SSLCertVerificationError):
         return f"its TLS certificate is not valid ({exc.verify_message})"
+    if isinstance(exc, http.client.BadStatusLine) and not isinstance(exc, ConnectionError):
+        sent = str(exc.args[0]) if exc.args else ""
+        return f"the server did not answer with HTTP (it sent {sent[:60]!r})"
+    if isinstance(exc, http.client.IncompleteRead):
+        return "the answer ended early or its chunked encoding is broken"
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror
-    return str(exc) or type(exc).__name__
+    text = str(exc) or type(exc).__name__
+    return text if len(text) <= 120 else text[:117] + "..."  # may quote the server's bytes
 
 
 def _error(message: str) -> SpecError:
