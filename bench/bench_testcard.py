@@ -4,7 +4,7 @@ Three timings for one clip (default 12 s at 1280x720), each the best of ``--repe
 
 - ``frames``: the engine alone, iterating its frames (what the encoders are fed);
 - ``reelforge``: engine frames -> ``render_media`` (PyAV encode + thumbnail + spritesheet), run
-  in a fresh subprocess so its peak RSS is the job's own (``ru_maxrss``);
+  in a fresh subprocess so its peak RSS is the job's own (``VmHWM``, else ``ru_maxrss``);
 - ``ffmpeg``: the same frames piped as rawvideo rgb24 into the ``ffmpeg`` binary from
   imageio-ffmpeg, with the same soundtrack as a second input and the same encoder settings
   (``reelforge.media.ENCODE.ffmpeg_output_args()``).
@@ -45,24 +45,42 @@ def make_clip(size: str, seconds: int) -> tuple[GenerationSpec, VideoClip]:
     return spec, TestcardEngine().generate(EngineRequest(spec), _NoControl())
 
 
-def time_frames(size: str, seconds: int) -> float:
+def _peak_rss_kib() -> int:
+    """This process's peak RSS. On Linux ``ru_maxrss`` survives exec, so a child would report
+    its parent's peak if that were larger; ``VmHWM`` belongs to this program alone."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def _cpu_seconds(who: int) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
+def time_frames(size: str, seconds: int) -> dict[str, float]:
     _, clip = make_clip(size, seconds)
-    start = time.perf_counter()
+    cpu_start, start = time.process_time(), time.perf_counter()
     for _ in clip.frames:
         pass
-    return time.perf_counter() - start
+    return {"wall_s": time.perf_counter() - start, "cpu_s": time.process_time() - cpu_start}
 
 
 def run_job(size: str, seconds: int, workdir: Path) -> dict[str, float]:
     """The job as a worker runs it; called in a subprocess (``--job``)."""
-    baseline_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    start = time.perf_counter()
+    baseline_kib = _peak_rss_kib()
+    cpu_start, start = _cpu_seconds(resource.RUSAGE_SELF), time.perf_counter()
     spec, clip = make_clip(size, seconds)
     files = render_media(clip, spec, workdir)
     wall = time.perf_counter() - start
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak_kib = _peak_rss_kib()
     return {
         "wall_s": wall,
+        "cpu_s": _cpu_seconds(resource.RUSAGE_SELF) - cpu_start,
         "peak_rss_mib": peak_kib / 1024,
         "rss_after_imports_mib": baseline_kib / 1024,
         "video_bytes": files.video.stat().st_size,
@@ -99,6 +117,7 @@ def time_ffmpeg(ffmpeg: str, size: str, seconds: int, workdir: Path) -> dict[str
     # interleaved little-endian float32 (samples, channels), ffmpeg's f32le layout
     audio_path.write_bytes(clip.audio.T.astype("<f4").tobytes())
     out = workdir / "ffmpeg.mp4"
+    cpu_start = time.process_time() + _cpu_seconds(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     process = subprocess.Popen(ffmpeg_command(ffmpeg, spec, audio_path, out), stdin=subprocess.PIPE)
     assert process.stdin is not None
@@ -108,13 +127,14 @@ def time_ffmpeg(ffmpeg: str, size: str, seconds: int, workdir: Path) -> dict[str
     if process.wait() != 0:
         raise SystemExit(f"ffmpeg failed with exit code {process.returncode}")
     wall = time.perf_counter() - start
+    cpu = time.process_time() + _cpu_seconds(resource.RUSAGE_CHILDREN) - cpu_start
     info = probe(out)
     assert (info.width, info.height, info.frame_count) == (
         spec.width,
         spec.height,
         spec.frame_count,
     )
-    return {"wall_s": wall, "video_bytes": out.stat().st_size}
+    return {"wall_s": wall, "cpu_s": cpu, "video_bytes": out.stat().st_size}
 
 
 def main() -> None:
@@ -136,7 +156,7 @@ def main() -> None:
         for run in range(args.repeat):
             workdir = Path(tmp) / str(run)
             workdir.mkdir()
-            results["frames"].append({"wall_s": time_frames(args.size, args.seconds)})
+            results["frames"].append(time_frames(args.size, args.seconds))
             results["reelforge"].append(time_job_subprocess(args.size, args.seconds, workdir))
             results["ffmpeg"].append(time_ffmpeg(ffmpeg, args.size, args.seconds, workdir))
     print_report(args, results, ffmpeg)
@@ -150,14 +170,15 @@ def print_report(
     print(f"testcard {args.seconds} s at {args.size}, best of {args.repeat}")
     print(f"x264 preset {ENCODE.preset}, crf {ENCODE.crf}; {os.cpu_count()} CPUs; {ffmpeg}")
     print(f"load average at the end: {os.getloadavg()[0]:.2f}")
-    print("| run | wall s | all runs | peak RSS MiB | video KiB |")
-    print("|---|---|---|---|---|")
+    print("| run | wall s (best) | wall s, all runs | CPU s | peak RSS MiB | video KiB |")
+    print("|---|---|---|---|---|---|")
     for name, runs in results.items():
         row = best[name]
         all_runs = ", ".join(f"{r['wall_s']:.2f}" for r in runs)
         rss = f"{row['peak_rss_mib']:.0f}" if "peak_rss_mib" in row else ""
         size = f"{row['video_bytes'] / 1024:.0f}" if "video_bytes" in row else ""
-        print(f"| {name} | {row['wall_s']:.2f} | {all_runs} | {rss} | {size} |")
+        cpu = f"{row['cpu_s']:.2f}"
+        print(f"| {name} | {row['wall_s']:.2f} | {all_runs} | {cpu} | {rss} | {size} |")
     imports = best["reelforge"]["rss_after_imports_mib"]
     print(f"reelforge / ffmpeg wall ratio: {ratio:.2f}; job RSS after imports {imports:.0f} MiB")
 
