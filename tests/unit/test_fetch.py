@@ -146,10 +146,18 @@ def test_loopback_needs_the_exact_allowlisted_port(server: ImageServer) -> None:
     assert server.seen == []
 
 
-def test_allowlist_entries_must_be_ip_and_port() -> None:
-    for bad in ("localhost:80", "127.0.0.1", "example.com:443"):
-        with pytest.raises(ValueError, match="must be IP:PORT"):
-            ImageFetcher(allow_hosts=frozenset({bad}))
+@pytest.mark.parametrize(
+    ("entry", "expected"),
+    [("localhost:80", "must be IP:PORT"), ("127.0.0.1", "must be IP:PORT"),
+     ("example.com:443", "must be IP:PORT"), ("127.0.0.1:http", "must be IP:PORT"),
+     ("10.0.0.5:80", "not a loopback"), ("169.254.169.254:80", "not a loopback"),
+     ("127.0.0.1:0", "not a loopback IP:PORT")],
+)
+def test_allowlist_entries_must_be_loopback_ip_and_port(entry: str, expected: str) -> None:
+    with pytest.raises(ValueError, match=expected):
+        ImageFetcher(allow_hosts=frozenset({entry}))
+    with ImageFetcher(allow_hosts=frozenset({"[::1]:8123", "127.0.0.2:80"})) as accepted:
+        assert accepted.max_bytes > 0
 
 
 @given(st.text(max_size=80) | st.from_regex(r"\Ahttps?://[^/]{0,30}(/.{0,20})?\Z"))

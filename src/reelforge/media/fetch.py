@@ -86,9 +86,9 @@ class _Redirect:
 class ImageFetcher:
     """Fetches image URLs under SECURITY.md's rules. Build one per app; thread-safe.
 
-    ``allow_hosts`` is for tests only: ``"IP:PORT"`` entries (``"127.0.0.1:8123"``,
+    ``allow_hosts`` is for tests only: loopback ``"IP:PORT"`` entries (``"127.0.0.1:8123"``,
     ``"[::1]:8123"``) naming an address and port the fetcher may connect to even though it is not
-    public or the port is not 80/443. It matches the address actually connected to, not the
+    public and the port is not 80/443. It matches the address actually connected to, not the
     name in the URL, so a name that resolves to an allowlisted address works (that is how tests
     check that the Host header keeps the name). ``resolver`` replaces DNS (tests);
     ``ssl_context`` replaces the default certificate-verifying context (tests with their own CA).
@@ -145,6 +145,8 @@ class ImageFetcher:
     def _follow(self, url: str, deadline: _Deadline) -> bytes:
         current = url
         for _hop in range(self.max_redirects + 1):
+            if deadline.expired:
+                raise deadline.error()
             parsed = parse_image_url(current)
             addresses = self._checked_addresses(parsed, deadline)
             outcome = self._exchange(parsed, addresses, deadline)
@@ -344,13 +346,18 @@ def _connection_on(
 def _parse_allow_entry(entry: str) -> tuple[str, int]:
     host, sep, port = entry.rpartition(":")
     try:
-        if not sep:
-            raise ValueError(entry)
-        return str(ip_address(host.strip("[]"))), int(port)
+        address = ip_address(host.strip("[]"))
+        port_number = int(port)
     except ValueError:
         raise ValueError(
             f"allow_hosts entry {entry!r} must be IP:PORT, e.g. 127.0.0.1:8123 or [::1]:8123"
         ) from None
+    if not sep or not address.is_loopback or not 0 < port_number < 65536:
+        raise ValueError(
+            f"allow_hosts entry {entry!r} is not a loopback IP:PORT; the allowlist exists only "
+            "for tests that serve images on this machine"
+        )
+    return str(address), port_number
 
 
 def _is_ip_literal(host: str) -> bool:
