@@ -71,13 +71,14 @@ class SeenRequest:
 
 
 class ImageServer:
-    """A threaded HTTP server on 127.0.0.1:<free port> with routes set up per test."""
+    """A threaded HTTP server on 127.0.0.1:<free port> (by default) with routes set per test."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.routes: dict[str, Route] = {}
         self.seen: list[SeenRequest] = []
         self.scheme = "http"
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
+        self.host = host
+        self._httpd = ThreadingHTTPServer((host, port), _make_handler(self))
         self._httpd.daemon_threads = True
         self._httpd.block_on_close = False
         self.port = self._httpd.server_address[1]
@@ -88,10 +89,10 @@ class ImageServer:
     @property
     def authority(self) -> str:
         """``"127.0.0.1:PORT"``, the entry for ``ImageFetcher(allow_hosts=...)``."""
-        return f"127.0.0.1:{self.port}"
+        return f"{self.host}:{self.port}"
 
-    def url(self, path: str, host: str = "127.0.0.1") -> str:
-        return f"{self.scheme}://{host}:{self.port}{path}"
+    def url(self, path: str, host: str | None = None) -> str:
+        return f"{self.scheme}://{host or self.host}:{self.port}{path}"
 
     def use_tls(self, context: ssl.SSLContext) -> None:
         """Serve HTTPS with ``context`` (call before the first request)."""
