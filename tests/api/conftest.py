@@ -11,6 +11,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,10 +63,9 @@ def api_settings(data_dir: Path, **overrides: Any) -> Settings:
     return fast_settings(data_dir, **values)
 
 
-def start_server(settings: Settings, runtime: Runtime, images: ImageServer) -> tuple[
+def start_server(settings: Settings, runtime: Runtime, fetcher: ImageFetcher) -> tuple[
     uvicorn.Server, threading.Thread, str, Any
 ]:
-    fetcher = ImageFetcher(allow_hosts=frozenset({images.authority}))
     app = create_app(settings, runtime, image_fetcher=fetcher)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -83,14 +83,17 @@ def start_server(settings: Settings, runtime: Runtime, images: ImageServer) -> t
     return server, thread, f"http://127.0.0.1:{port}", app
 
 
-@pytest.fixture(scope="module")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    settings = api_settings(tmp_path_factory.mktemp("api") / "data")
+@contextmanager
+def running_server(
+    data_dir: Path, fetcher: ImageFetcher | None = None, **overrides: Any
+) -> Iterator[LiveServer]:
+    settings = api_settings(data_dir, **overrides)
     runtime = Runtime.open(settings)
     keys = KeyStore(runtime.db)
     first, second = keys.create("tests"), keys.create("other tenant")
     images = ImageServer().__enter__()
-    server, thread, base_url, app = start_server(settings, runtime, images)
+    fetcher = fetcher or ImageFetcher(allow_hosts=frozenset({images.authority}))
+    server, thread, base_url, app = start_server(settings, runtime, fetcher)
     try:
         yield LiveServer(
             base_url, settings, runtime, first.token, second.token, first.key.id, images, keys,
@@ -101,6 +104,12 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         thread.join(timeout=60)
         images.__exit__(None, None, None)
         runtime.close()
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    with running_server(tmp_path_factory.mktemp("api") / "data") as server:
+        yield server
 
 
 def wait_for(predicate: Any, timeout: float = 90.0, interval: float = 0.1) -> Any:

@@ -19,7 +19,7 @@ from reelforge.api import health, openai_routes, seed_routes
 from reelforge.api.bootstrap import ensure_first_key
 from reelforge.api.context import ApiContext
 from reelforge.api.errors import install_error_handlers
-from reelforge.api.openapi_bodies import add_body_schemas
+from reelforge.api.openapi_bodies import add_body_schemas, validation_is_400
 from reelforge.config import Settings
 from reelforge.media.fetch import ImageFetcher
 from reelforge.retention import RetentionSweeper
@@ -95,7 +95,7 @@ def _precise_openapi(app: FastAPI) -> None:
                 description=app.description,
                 routes=app.routes,
             )
-            app.openapi_schema = add_body_schemas(schema)
+            app.openapi_schema = validation_is_400(add_body_schemas(schema))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

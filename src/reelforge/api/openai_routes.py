@@ -36,12 +36,17 @@ from reelforge.domain.jobs import Job
 from reelforge.retention import remove_job_files
 from reelforge.store.idempotency import StoredResponse
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
+_COMMON: dict[int | str, dict[str, Any]] = {
     code: {"model": OpenAIError, "description": text}
     for code, text in {
         400: "Invalid request, or `moderation_blocked`",
         401: "Missing, malformed or revoked API key",
         404: "No such video for this API key",
+    }.items()
+}
+_IDEMPOTENCY: dict[int | str, dict[str, Any]] = {
+    code: {"model": OpenAIError, "description": text}
+    for code, text in {
         409: "Idempotency-Key in use by a request still running",
         422: "Idempotency-Key reused with a different body",
     }.items()
@@ -53,12 +58,17 @@ _VARIANTS = {
     "spritesheet": ("image/jpeg", "spritesheet.jpg"),
 }
 
-router = APIRouter(prefix="/v1/videos", tags=["OpenAI videos API"], responses=_ERRORS)
+router = APIRouter(prefix="/v1/videos", tags=["OpenAI videos API"], responses=_COMMON)
 
 
 @router.post(
     "",
     response_model=Video,
+    responses={
+        **_IDEMPOTENCY,
+        413: {"model": OpenAIError, "description": "Body over 16 MB"},
+        415: {"model": OpenAIError, "description": "Neither JSON nor multipart"},
+    },
     summary="Create a video (JSON or multipart; a file in `input_reference`)",
     openapi_extra=CREATE_VIDEO_BODY,
 )
@@ -165,7 +175,10 @@ def download_content(
 
 
 @router.post(
-    "/{video_id}/remix", response_model=Video, summary="Remix a completed video with a new prompt"
+    "/{video_id}/remix",
+    response_model=Video,
+    responses=_IDEMPOTENCY,
+    summary="Remix a completed video with a new prompt",
 )
 async def remix_video(
     video_id: VideoId,

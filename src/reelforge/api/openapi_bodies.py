@@ -41,6 +41,26 @@ CREATE_VIDEO_BODY: dict[str, Any] = {
 }
 
 
+def validation_is_400(openapi: dict[str, Any]) -> dict[str, Any]:
+    """Both surfaces answer invalid parameters with 400 in their own error shape, never with
+    FastAPI's 422 (which our create routes use for a reused Idempotency-Key)."""
+    for path, operations in openapi.get("paths", {}).items():
+        model = "OpenAIError" if path.startswith("/v1/") else "GatewayError"
+        for operation in operations.values():
+            responses = operation.get("responses", {})
+            if responses.get("422", {}).get("description") != "Validation Error":
+                continue
+            del responses["422"]
+            responses.setdefault("400", {
+                "description": "Invalid parameters",
+                "content": {"application/json": {"schema": {"$ref": _REF.format(model=model)}}},
+            })
+    schemas = openapi.get("components", {}).get("schemas", {})
+    for unused in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(unused, None)
+    return openapi
+
+
 def add_body_schemas(openapi: dict[str, Any]) -> dict[str, Any]:
     """Register the create body's models, which no route parameter names."""
     _, defs = models_json_schema(

@@ -27,12 +27,17 @@ from reelforge.domain.jobs import Job, Status
 from reelforge.store.idempotency import StoredResponse
 
 GENERATION = "/vendors/openai/v1/sora/generation"
-_ERRORS: dict[int | str, dict[str, Any]] = {
+_COMMON: dict[int | str, dict[str, Any]] = {
     code: {"model": GatewayError, "description": text}
     for code, text in {
         400: "Invalid parameters, or refused by the content policy",
         401: "Missing, malformed or revoked API key",
         404: "Unknown task (error_code 2005)",
+    }.items()
+}
+_IDEMPOTENCY: dict[int | str, dict[str, Any]] = {
+    code: {"model": GatewayError, "description": text}
+    for code, text in {
         409: "Idempotency-Key in use by a request still running",
         422: "Idempotency-Key reused with a different body",
     }.items()
@@ -46,7 +51,7 @@ router = APIRouter(tags=["Seed task API"])
     status_code=202,
     response_model=SeedTaskResponse,
     response_model_exclude_none=True,
-    responses=_ERRORS,
+    responses={**_COMMON, **_IDEMPOTENCY},
     summary="Create a video generation task",
 )
 async def create_task(
@@ -76,7 +81,7 @@ async def create_task(
     GENERATION + "/{task_id}",
     response_model=SeedTaskResponse,
     response_model_exclude_none=True,
-    responses=_ERRORS,
+    responses=_COMMON,
     summary="Query a task; `videos` holds signed MP4 links once completed",
 )
 def get_task(task_id: str, key: CurrentKey, context: ContextDep, request: Request) -> Response:
@@ -95,6 +100,7 @@ def get_task(task_id: str, key: CurrentKey, context: ContextDep, request: Reques
     responses={
         200: {"content": {"video/mp4": {}}, "description": "The MP4 (Range requests: 206)"},
         206: {"content": {"video/mp4": {}}, "description": "Part of the MP4"},
+        400: {"model": GatewayError, "description": "Missing or malformed link parameters"},
         403: {"model": GatewayError, "description": "Bad or expired signature"},
         404: {"model": GatewayError, "description": "Unknown task or file gone"},
         416: {"description": "Range not satisfiable"},
@@ -105,7 +111,7 @@ def signed_video(
     task_id: str,
     context: ContextDep,
     expires: Annotated[int, Query(ge=0, le=2**53)],
-    signature: Annotated[str, Query(min_length=1, max_length=128)],
+    signature: Annotated[str, Query(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")],
 ) -> Response:
     problem = context.signer.check(task_id, expires, signature)
     if problem is not None:

@@ -47,7 +47,8 @@ class UrlSigner:
 
     def check(self, task_id: str, expires: int, signature: str) -> str | None:
         """None when the link is good, else what is wrong with it."""
-        if not hmac.compare_digest(self.signature(task_id, expires), signature):
+        expected = self.signature(task_id, expires).encode()
+        if not hmac.compare_digest(expected, signature.encode()):
             return "the link's signature is not valid; take a fresh link from the task's GET"
         if expires < time.time():
             return "the link has expired; take a fresh link from the task's GET"
