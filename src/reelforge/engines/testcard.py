@@ -11,9 +11,9 @@ Overlays: the label, the wrapped prompt, timecode HH:MM:SS:FF, a frame counter, 
 bar and a dot that flashes on every whole second, in step with the audio's tick.
 Sound: 48 kHz stereo, a soft tone gliding around a seed-chosen note, a tick each second.
 
-Speed: the background and the static overlays are rendered once with numpy and Pillow; per
-frame we copy a window of the background, blend the overlays over their small regions and draw
-only the timecode box with Pillow.
+Speed: the background, the static overlays and the glyphs of the timecode box are rendered
+once with numpy and Pillow; per frame we copy a window of the background, blend the overlays
+over their small regions and assemble the timecode box from the pre-rendered glyphs.
 """
 
 from __future__ import annotations
@@ -262,10 +262,26 @@ def _label_overlay(spec: GenerationSpec, unit: float) -> _Overlay:
     height = round(96 * unit)
     image, draw = _panel(spec.width, height)
     margin = round(24 * unit)
-    draw.text((margin, round(12 * unit)), LABEL, font=_font(round(40 * unit)), fill="#ffd23f")
+    size = round(40 * unit)
+    while size > 12 and _font(size).getlength(LABEL) > spec.width - 2 * margin:
+        size -= 2  # portrait frames are narrower than the label at full size
+    _draw_label(draw, (margin, round(12 * unit)), _font(size), "#ffd23f")
     details = f"seed {spec.seed}   {spec.size}   {FPS} fps   {spec.seconds} s   engine testcard"
     draw.text((margin, round(60 * unit)), details, font=_font(round(22 * unit)), fill="white")
     return _Overlay.from_image(image, 0, 0)
+
+
+def _draw_label(draw: ImageDraw.ImageDraw, xy: tuple[int, int], font: Font, fill: str) -> None:
+    """Draw ``LABEL`` with its dash as a line: Pillow's fallback font has no em dash glyph."""
+    head, _, tail = LABEL.partition("—")
+    left, top = xy
+    draw.text((left, top), head, font=font, fill=fill)
+    left += round(font.getlength(head))
+    dash = round(font.getlength("M"))
+    _, x_top, _, x_bottom = font.getbbox("x")
+    middle, thickness = top + (x_top + x_bottom) // 2, max(2, dash // 10)
+    draw.rectangle((left, middle - thickness // 2, left + dash, middle + thickness // 2), fill=fill)
+    draw.text((left + dash, top), tail, font=font, fill=fill)
 
 
 def _prompt_overlay(spec: GenerationSpec, unit: float) -> _Overlay:

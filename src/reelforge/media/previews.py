@@ -70,6 +70,11 @@ class PreviewCollector:
     def wants(self, index: int) -> bool:
         return index in self._wanted
 
+    @property
+    def last_wanted(self) -> int:
+        """No frame after this one is used: a decoder may stop there."""
+        return max(self._wanted)
+
     def offer(self, index: int, frame: Frame | Image.Image) -> None:
         """Look at frame ``index``; cheap when it is not one the previews use."""
         if index not in self._wanted:

@@ -135,3 +135,5 @@ def _collect_previews_from_file(path: Path, previews: PreviewCollector) -> None:
         for index, frame in enumerate(container.decode(video=0)):
             if previews.wants(index):
                 previews.offer(index, np.asarray(frame.to_ndarray(format="rgb24"), np.uint8))
+            if index >= previews.last_wanted:
+                break
