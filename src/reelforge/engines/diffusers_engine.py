@@ -46,8 +46,13 @@ class DiffusersEngine:
 
     def load(self) -> None:
         """Load each checkpoint in use once (presets sharing a checkpoint share weights)."""
-        from reelforge.engines.diffusion.loading import load_model, resolve_checkpoint
+        from reelforge.engines.diffusion.loading import (
+            load_model,
+            require_gpu_extra,
+            resolve_checkpoint,
+        )
 
+        require_gpu_extra()
         by_directory: dict[str, LoadedModel] = {}
         for preset in self.options.presets_in_use():
             if preset.name in self._models:
@@ -128,7 +133,6 @@ class DiffusersEngine:
             error = as_engine_error(exc, request.preset.name)
             _release(exc, model)
             raise error from None
-        free_accelerator_memory(model.device)
         tracker.finished()
         return raw
 

@@ -37,7 +37,11 @@ def as_engine_error(exc: Exception, preset_name: str) -> EngineError:
 
 
 def free_accelerator_memory(device: torch.device | None) -> None:
-    """Drop dead tensors and hand cached blocks back so the next job starts clean."""
+    """After a failed or stopped run: drop its tensors and hand cached blocks back.
+
+    Only needed after failures: a finished run's tensors die with its frames, and keeping
+    the allocator's cache warm makes the next job faster.
+    """
     gc.collect()
     if device is None:
         return

@@ -93,14 +93,18 @@ def plan_generation(
 
 
 def fit_image(image: Image.Image, width: int, height: int) -> Image.Image:
-    """Scale ``image`` to cover ``width`` x ``height`` and center-crop the overflow."""
+    """Scale ``image`` to cover ``width`` x ``height``, center-cropping the overflow.
+
+    A generation that is already large enough (1280x736 for 1280x720) is only cropped; other
+    sizes are resampled straight from the centered source box to the target size.
+    """
     scale = max(width / image.width, height / image.height)
-    if scale != 1.0:
-        covered = (max(width, round(image.width * scale)), max(height, round(image.height * scale)))
-        image = image.resize(covered, Image.Resampling.LANCZOS)
-    left = (image.width - width) // 2
-    top = (image.height - height) // 2
-    return image.crop((left, top, left + width, top + height))
+    box_width, box_height = width / scale, height / scale
+    left, top = (image.width - box_width) / 2, (image.height - box_height) / 2
+    if scale == 1.0:
+        return image.crop((int(left), int(top), int(left) + width, int(top) + height))
+    box = (left, top, left + box_width, top + box_height)
+    return image.resize((width, height), Image.Resampling.LANCZOS, box=box)
 
 
 def fit_frame(frame: Frame, width: int, height: int) -> Frame:
@@ -127,12 +131,17 @@ def deliver_frames(
     frames at the end are dropped. ``first_frame`` (already at the target size) replaces
     frame 0 when the operator asked for the input image itself.
     """
+    fitted_index, fitted = -1, None
     for index in range(plan.target_frames):
         if index == 0 and first_frame is not None:
             yield first_frame
             continue
-        source = generated[min(index // plan.frame_stride, len(generated) - 1)]
-        yield fit_frame(source, plan.target_width, plan.target_height)
+        source_index = min(index // plan.frame_stride, len(generated) - 1)
+        if source_index != fitted_index or fitted is None:
+            # A strided frame is shown `stride` times: fit it once.
+            fitted_index = source_index
+            fitted = fit_frame(generated[source_index], plan.target_width, plan.target_height)
+        yield fitted
 
 
 def fit_audio(audio: npt.NDArray[np.floating], sample_rate: int, seconds: float) -> Audio:

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 Pipeline = Any
 
 GPU_EXTRA_HINT = "install the gpu extra: pip install 'reelforge[gpu]'"
-_REQUIRED_MODULES = ("torch", "diffusers", "transformers", "accelerate")
+_REQUIRED_MODULES = ("torch", "diffusers", "transformers", "accelerate", "huggingface_hub")
 _PIPELINE_CLASSES: dict[Family, tuple[str, str]] = {
     "ltx2": ("LTX2Pipeline", "LTX2ImageToVideoPipeline"),
     "wan": ("WanPipeline", "WanImageToVideoPipeline"),
