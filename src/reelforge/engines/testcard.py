@@ -33,7 +33,8 @@ from PIL import Image, ImageDraw, ImageFont
 
 from reelforge.domain.errors import EngineError
 from reelforge.domain.specs import FPS, GenerationSpec
-from reelforge.engines.base import Audio, EngineRequest, Frame, JobControl, VideoClip
+from reelforge.engines.base import EngineRequest, Frame, JobControl, VideoClip
+from reelforge.engines.testcard_sound import SAMPLE_RATE, synthesize_audio
 
 if TYPE_CHECKING:
     from reelforge.config import Settings
@@ -42,7 +43,6 @@ logger = logging.getLogger(__name__)
 
 LABEL: Final = "TESTCARD — not a generated video"
 MODEL: Final = "testcard-1"
-SAMPLE_RATE: Final = 48_000
 FADE_FRAMES: Final = 12
 """With a first frame, the overlays reach full strength after half a second."""
 
@@ -51,7 +51,6 @@ _BAR_COLOURS: Final = (  # SMPTE 75% bars
     (191, 191, 191), (191, 191, 0), (0, 191, 191), (0, 191, 0),
     (191, 0, 191), (191, 0, 0), (0, 0, 191),
 )  # fmt: skip
-_NOTES_HZ: Final = (196.0, 220.0, 246.94, 261.63, 293.66, 329.63, 392.0)
 
 Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
 
@@ -413,38 +412,3 @@ def timecode(index: int) -> str:
     minutes, seconds = divmod(seconds, 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours:02d}:{minutes:02d}:{seconds:02d}:{frames:02d}"
-
-
-# --- sound ----------------------------------------------------------------------------------
-
-
-def synthesize_audio(seconds: int, rng: np.random.Generator) -> Audio:
-    """Stereo float32 (2, seconds * 48000): a gliding two-harmonic tone plus a tick per second."""
-    samples = seconds * SAMPLE_RATE
-    t = np.arange(samples, dtype=np.float64) / SAMPLE_RATE
-    base = float(rng.choice(_NOTES_HZ))
-    glide_semitones = float(rng.uniform(1.0, 4.0))
-    frequency = base * 2.0 ** (glide_semitones * np.sin(np.pi * t / seconds) / 12.0)
-    phase = 2.0 * np.pi * np.cumsum(frequency) / SAMPLE_RATE
-    tone = 0.16 * np.sin(phase) + 0.05 * np.sin(2.0 * phase)
-    edge = min(samples // 2, SAMPLE_RATE // 20)  # 50 ms fades: no click at start or end
-    envelope = np.ones(samples)
-    envelope[:edge] = np.linspace(0.0, 1.0, edge)
-    envelope[samples - edge :] = np.linspace(1.0, 0.0, edge)
-    pan = 0.5 + 0.35 * np.sin(2.0 * np.pi * t / float(rng.uniform(3.0, 7.0)))
-    tick = _ticks(samples, float(rng.uniform(1200.0, 2400.0)))
-    left = (tone * envelope * (1.0 - pan)) * 1.4 + tick
-    right = (tone * envelope * pan) * 1.4 + tick
-    return np.clip(np.stack([left, right]), -1.0, 1.0).astype(np.float32)
-
-
-def _ticks(samples: int, frequency: float) -> npt.NDArray[np.float64]:
-    """A 30 ms decaying blip at every whole second (0 s, 1 s, ...)."""
-    length = SAMPLE_RATE * 3 // 100
-    t = np.arange(length) / SAMPLE_RATE
-    blip = 0.35 * np.sin(2.0 * np.pi * frequency * t) * np.exp(-t * 150.0)
-    track = np.zeros(samples)
-    for start in range(0, samples, SAMPLE_RATE):
-        stop = min(samples, start + length)
-        track[start:stop] += blip[: stop - start]
-    return track
