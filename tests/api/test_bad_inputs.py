@@ -4,6 +4,7 @@ helps, and nothing queued or stored (job rows and blob files unchanged)."""
 from __future__ import annotations
 
 import io
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -14,6 +15,7 @@ import pytest
 import skimage.data
 from PIL import Image
 
+from reelforge.api.auth import AUTH_CACHE_SECONDS
 from tests.api.conftest import LiveServer
 from tests.image_cases import BAD_IMAGE_CASES, BadImageCase, data_url, make_image
 
@@ -207,6 +209,8 @@ def test_revoked_key_gets_401(live_server: LiveServer) -> None:
     with live_server.client(new.token) as http:
         assert http.get(OPENAI).status_code == 200
         live_server.keys.revoke(new.key.id)
+        # Verified keys are cached for AUTH_CACHE_SECONDS; then the revocation holds.
+        time.sleep(AUTH_CACHE_SECONDS + 0.1)
         assert_openai_error(http.get(OPENAI), 401, "invalid or revoked API key")
         assert_seed_error(http.post(SEED, json=SEED_OK), 401, "invalid or revoked API key")
 

@@ -46,5 +46,8 @@ def test_api_conforms_to_its_schema(fuzz_server: LiveServer, tmp_path: Path) -> 
         "--report-dir", str(tmp_path),
         "--no-color",
     ]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    # cwd: the CLI keeps its example database in .schemathesis/ of the working directory.
+    done = subprocess.run(
+        command, capture_output=True, text=True, timeout=900, cwd=tmp_path
+    )
     assert done.returncode == 0, done.stdout[-8000:] + done.stderr[-2000:]

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 from fastapi import Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from reelforge.api.errors import ApiError
-from reelforge.store.keys import ApiKey, KeyStore, looks_like_token
+from reelforge.store.keys import ApiKey, KeyStore, hash_token, looks_like_token
 
 bearer_scheme = HTTPBearer(
     auto_error=False,
@@ -16,8 +19,40 @@ bearer_scheme = HTTPBearer(
 _CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 
+AUTH_CACHE_SECONDS = 1.0
+"""A verified key is trusted this long without another database read, so a revocation made
+by `reelforge keys revoke` (any process) takes effect within this time on every replica."""
+
+
+class KeyVerifier:
+    """``KeyStore.verify`` with a short positive cache: most requests skip the key lookup."""
+
+    def __init__(self, keys: KeyStore, ttl: float = AUTH_CACHE_SECONDS) -> None:
+        self.keys = keys
+        self.ttl = ttl
+        self._cache: dict[str, tuple[float, ApiKey]] = {}
+        self._lock = threading.Lock()
+
+    def verify(self, token: str) -> ApiKey | None:
+        digest = hash_token(token)
+        now = time.monotonic()
+        with self._lock:
+            hit = self._cache.get(digest)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        key = self.keys.verify(token)
+        with self._lock:
+            if len(self._cache) > 10_000:  # bounded: expired entries are dropped wholesale
+                self._cache.clear()
+            if key is None:
+                self._cache.pop(digest, None)
+            else:
+                self._cache[digest] = (now + self.ttl, key)
+        return key
+
+
 def authenticate(
-    keys: KeyStore, request: Request, credentials: HTTPAuthorizationCredentials | None
+    keys: KeyVerifier, request: Request, credentials: HTTPAuthorizationCredentials | None
 ) -> ApiKey:
     if credentials is None:
         raise _unauthorized(

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from reelforge.admission import Admission, FirstFrameResolver
 from reelforge.admission_images import FirstFrame, first_frame_from_bytes, resolve_first_frame
+from reelforge.api.auth import KeyVerifier
 from reelforge.api.signing import UrlSigner
 from reelforge.config import Settings
 from reelforge.media.fetch import ImageFetcher
@@ -21,6 +22,7 @@ class ApiContext:
     settings: Settings
     runtime: Runtime
     keys: KeyStore
+    verifier: KeyVerifier
     admission: Admission
     signer: UrlSigner
     fetcher: ImageFetcher
@@ -31,6 +33,7 @@ class ApiContext:
         cls, settings: Settings, runtime: Runtime, fetcher: ImageFetcher | None = None
     ) -> ApiContext:
         fetcher = fetcher or ImageFetcher()
+        keys = KeyStore(runtime.db)
         admission = Admission(
             runtime=runtime,
             idempotency=IdempotencyStore(runtime.db, settings.idempotency_ttl_seconds),
@@ -42,7 +45,8 @@ class ApiContext:
         return cls(
             settings=settings,
             runtime=runtime,
-            keys=KeyStore(runtime.db),
+            keys=keys,
+            verifier=KeyVerifier(keys),
             admission=admission,
             signer=UrlSigner.from_settings(settings),
             fetcher=fetcher,

@@ -35,7 +35,7 @@ def current_key(
     context: ContextDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> ApiKey:
-    return authenticate(context.keys, request, credentials)
+    return authenticate(context.verifier, request, credentials)
 
 
 CurrentKey = Annotated[ApiKey, Depends(current_key)]
