@@ -34,9 +34,9 @@ class RecordingControl:
     def step(self, done: float, total: float, stage: str = "") -> None:
         self.progress.append((done / total, stage))
         denoising = [entry for entry in self.progress if entry[1].startswith("denoise")]
-        if self.stop_at is not None and stage.startswith("denoise"):
-            if len(denoising) == self.stop_at and self.stop_with is not None:
-                raise self.stop_with
+        stopping = self.stop_with is not None and stage.startswith("denoise")
+        if stopping and len(denoising) == self.stop_at and self.stop_with is not None:
+            raise self.stop_with
 
     def log(self, message: str) -> None:
         pass

@@ -29,7 +29,7 @@ def test_missing_directory_says_how_to_get_it(tmp_path: Path) -> None:
 
 
 def test_folder_without_model_index_is_not_a_checkpoint(tmp_path: Path) -> None:
-    with pytest.raises(EngineLoadError, match="has no model_index.json"):
+    with pytest.raises(EngineLoadError, match=r"has no model_index\.json"):
         load("wan22-5b", tmp_path)
 
 
@@ -102,6 +102,7 @@ def test_out_of_memory_becomes_a_clear_engine_error(make_engine: EngineFactory) 
 def test_other_pipeline_failures_become_engine_errors(make_engine: EngineFactory) -> None:
     engine = make_engine("wan22-5b")
     failure = RuntimeError("cuDNN error: CUDNN_STATUS_INTERNAL_ERROR")
-    with pytest.raises(EngineError, match="wan22-5b pipeline failed: RuntimeError: cuDNN") as caught:
+    expected = "wan22-5b pipeline failed: RuntimeError: cuDNN"
+    with pytest.raises(EngineError, match=expected) as caught:
         generate(engine, spec(), control=RecordingControl(stop_at=1, stop_with=failure))
     assert caught.value.code == "engine_error"

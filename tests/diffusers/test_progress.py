@@ -39,7 +39,8 @@ def test_two_stage_weights_half_resolution_steps_at_a_quarter() -> None:
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
     # 8 quarter steps = 2 units of the 0.1 + 2 + 3 + 1 (decode) total.
     assert after_stage1 == pytest.approx(2.1 / 6.1)
-    assert recorder.reports[-2] == (pytest.approx(5.1 / 6.1), "decode")
+    decode_fraction, decode_stage = recorder.reports[-2]
+    assert decode_stage == "decode" and decode_fraction == pytest.approx(5.1 / 6.1)
 
 
 def test_progress_never_goes_backwards() -> None:
