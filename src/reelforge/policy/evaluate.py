@@ -88,8 +88,9 @@ def format_report(name: str, report: EvalReport) -> str:
         f"{'category':<24}{'precision':>10}{'recall':>10}{'n':>5}",
     ]
     for category in PROMPT_CATEGORIES:
-        tp, pred, exp = (c[category] for c in (report.true_positive, report.predicted,
-                                               report.expected))
+        tp, pred, exp = (
+            c[category] for c in (report.true_positive, report.predicted, report.expected)
+        )
         if pred or exp:
             precision = f"{tp / pred:.0%}" if pred else "-"
             recall = f"{tp / exp:.0%}" if exp else "-"

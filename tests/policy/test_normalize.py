@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import pytest
+
+from reelforge.policy.normalize import normalise, prompt_views
+
+
+def _all_tokens(prompt: str) -> set[str]:
+    views = prompt_views(prompt)
+    return {token for view in views.token_views for token in view} | set(views.letter_runs)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Beyoncé", "beyonce"),
+        ("\uff34\uff21\uff39\uff2c\uff2f\uff32", "taylor"),  # full-width letters (NFKC)
+        ("\u0422\u0430ylor", "taylor"),  # Cyrillic capital TE and small A
+        ("\u03b1\u03bd\u03bf", "avo"),  # Greek look-alikes
+        ("STRASSE straße", "strasse strasse"),
+        ("Ångström", "angstrom"),
+    ],
+)
+def test_normalise_folds_case_width_homoglyphs_and_diacritics(text: str, expected: str) -> None:
+    assert normalise(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("prompt", "token"),
+    [
+        ("sp1d3r-m4n", "spiderman"),  # leetspeak, hyphen squeezed
+        ("k1ll", "kill"),  # 1 as i
+        ("ki11", "kill"),  # 1 as l
+        ("n@ked", "naked"),
+        ("s.w.i.f.t", "swift"),  # punctuation between letters
+        ("t a y l o r  s w i f t", "taylorswift"),  # spaced-out letters
+        ("Spider-Man", "spiderman"),
+        ("Schindler's list", "schindlers"),
+    ],
+)
+def test_obfuscations_reach_a_plain_token(prompt: str, token: str) -> None:
+    assert token in _all_tokens(prompt)
+
+
+def test_plain_prompt_has_one_view_and_no_runs() -> None:
+    views = prompt_views("a cat on a mat")
+    assert views.token_views == [["a", "cat", "on", "a", "mat"]]
+    assert views.letter_runs == []
+
+
+def test_two_single_letter_words_are_not_a_run() -> None:
+    assert prompt_views("was i a fool").letter_runs == []
