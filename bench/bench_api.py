@@ -130,8 +130,9 @@ class Result:
 Call = Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]]
 
 
-async def load(name: str, client: httpx.AsyncClient, call: Call, total: int, concurrency: int,
-               expect: int) -> Result:
+async def load(
+    name: str, client: httpx.AsyncClient, call: Call, total: int, concurrency: int, expect: int
+) -> Result:
     latencies: list[float] = []
     counter = iter(range(total))
 
@@ -156,18 +157,37 @@ async def measure(kind: str, base: str, token: str, total: int, concurrency: int
             plan = [("bare create", "POST", "/bare", SEED_BODY, 202, "/bare/{}", "id")]
         else:
             plan = [
-                ("seed create", "POST", "/vendors/openai/v1/sora/generation", SEED_BODY, 202,
-                 "/vendors/openai/v1/sora/generation/{}", "task_info.id"),
-                ("openai create (json)", "POST", "/v1/videos", OPENAI_BODY, 200,
-                 "/v1/videos/{}", "id"),
+                (
+                    "seed create",
+                    "POST",
+                    "/vendors/openai/v1/sora/generation",
+                    SEED_BODY,
+                    202,
+                    "/vendors/openai/v1/sora/generation/{}",
+                    "task_info.id",
+                ),
+                (
+                    "openai create (json)",
+                    "POST",
+                    "/v1/videos",
+                    OPENAI_BODY,
+                    200,
+                    "/v1/videos/{}",
+                    "id",
+                ),
             ]
         results = []
         for name, _method, path, body, status, status_path, id_field in plan:
             ids: list[str] = []
 
-            async def create(c: httpx.AsyncClient, _i: int, path: str = path,
-                             body: dict[str, str] = body, id_field: str = id_field,
-                             ids: list[str] = ids) -> httpx.Response:
+            async def create(
+                c: httpx.AsyncClient,
+                _i: int,
+                path: str = path,
+                body: dict[str, str] = body,
+                id_field: str = id_field,
+                ids: list[str] = ids,
+            ) -> httpx.Response:
                 response = await c.post(path, json=body)
                 value = response.json()
                 for part in id_field.split("."):
@@ -175,8 +195,9 @@ async def measure(kind: str, base: str, token: str, total: int, concurrency: int
                 ids.append(str(value))
                 return response
 
-            async def status_call(c: httpx.AsyncClient, i: int, status_path: str = status_path,
-                                  ids: list[str] = ids) -> httpx.Response:
+            async def status_call(
+                c: httpx.AsyncClient, i: int, status_path: str = status_path, ids: list[str] = ids
+            ) -> httpx.Response:
                 return await c.get(status_path.format(ids[i % len(ids)]))
 
             await load("warm-up", client, create, min(200, total // 4), concurrency, status)
@@ -212,8 +233,10 @@ def run(total: int, concurrency: int, rounds: int) -> None:
 
 def report(results: dict[str, Result], total: int, concurrency: int, rounds: int) -> None:
     bare_create, bare_status = results.pop("bare create"), results.pop("bare status")
-    print(f"requests per endpoint and round: {total}, concurrency: {concurrency}, "
-          f"rounds: {rounds} (median shown), cpus: {os.cpu_count()}")
+    print(
+        f"requests per endpoint and round: {total}, concurrency: {concurrency}, "
+        f"rounds: {rounds} (median shown), cpus: {os.cpu_count()}"
+    )
     print(f"{'endpoint':<28} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}   ratio")
     print(bare_create.row(None))
     print(bare_status.row(None))

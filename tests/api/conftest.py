@@ -10,6 +10,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 import uvicorn
 
@@ -25,7 +27,7 @@ from reelforge.config import Settings
 from reelforge.media.fetch import ImageFetcher
 from reelforge.runtime import Runtime
 from reelforge.store.keys import KeyStore
-from tests.conftest import fast_settings
+from tests.conftest import _postgres_url_or_skip, fast_settings
 from tests.image_cases import ImageServer
 
 
@@ -63,9 +65,9 @@ def api_settings(data_dir: Path, **overrides: Any) -> Settings:
     return fast_settings(data_dir, **values)
 
 
-def start_server(settings: Settings, runtime: Runtime, fetcher: ImageFetcher) -> tuple[
-    uvicorn.Server, threading.Thread, str, Any
-]:
+def start_server(
+    settings: Settings, runtime: Runtime, fetcher: ImageFetcher
+) -> tuple[uvicorn.Server, threading.Thread, str, Any]:
     app = create_app(settings, runtime, image_fetcher=fetcher)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -96,7 +98,14 @@ def running_server(
     server, thread, base_url, app = start_server(settings, runtime, fetcher)
     try:
         yield LiveServer(
-            base_url, settings, runtime, first.token, second.token, first.key.id, images, keys,
+            base_url,
+            settings,
+            runtime,
+            first.token,
+            second.token,
+            first.key.id,
+            images,
+            keys,
             app,
         )
     finally:
@@ -106,9 +115,34 @@ def running_server(
         runtime.close()
 
 
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def api_database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """None: SQLite in the data dir; else a fresh PostgreSQL schema for this module."""
+    if request.param == "sqlite":
+        yield None
+        return
+    base = _postgres_url_or_skip()
+    schema = f"rf_api_{uuid.uuid4().hex[:12]}"
+    plain = base.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(plain, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    url = "postgresql+psycopg://" + plain.removeprefix("postgresql://")
+    sep = "&" if "?" in url else "?"
+    try:
+        yield f"{url}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(plain, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
 @pytest.fixture(scope="module")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    with running_server(tmp_path_factory.mktemp("api") / "data") as server:
+def live_server(
+    tmp_path_factory: pytest.TempPathFactory, api_database_url: str | None
+) -> Iterator[LiveServer]:
+    data_dir = tmp_path_factory.mktemp("api") / "data"
+    with running_server(data_dir, database_url=api_database_url) as server:
         yield server
 
 

@@ -65,8 +65,11 @@ SEED_CASES = [
     ("seconds_5", {**SEED_OK, "seconds": "5"}, "(got '5')"),
     ("size_1920x1080", {**SEED_OK, "size": "1920x1080"}, "size: Input should be"),
     ("model_unknown", {**SEED_OK, "model": "sora-3"}, "model: Input should be 'sora-2'"),
-    ("policy_prompt", {**SEED_OK, "prompt": "a murder scene in a dark alley"},
-     "blocked by our moderation system (category: violence)"),
+    (
+        "policy_prompt",
+        {**SEED_OK, "prompt": "a murder scene in a dark alley"},
+        "blocked by our moderation system (category: violence)",
+    ),
 ]
 
 
@@ -87,8 +90,11 @@ OPENAI_CASES = [
     ("size_unsupported_here", {**OPENAI_OK, "size": "1792x1024"}, "not supported; use one of"),
     ("model_unknown", {**OPENAI_OK, "model": "sora-3"}, "model: Input should be"),
     ("file_id", {**OPENAI_OK, "input_reference": {"file_id": "file_1"}}, "file_id is not"),
-    ("policy_prompt", {**OPENAI_OK, "prompt": "gory battlefield with blood"},
-     "blocked by our moderation system (category: violence/graphic)"),
+    (
+        "policy_prompt",
+        {**OPENAI_OK, "prompt": "gory battlefield with blood"},
+        "blocked by our moderation system (category: violence/graphic)",
+    ),
 ]
 
 

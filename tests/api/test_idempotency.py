@@ -74,8 +74,10 @@ def test_in_flight_key_is_409_then_replays(live_server: LiveServer) -> None:
         body=lambda: iter([png[:half], png[half:]]),
         delay=1.0,
     )
-    body = {"prompt": "slow image", "input_reference": {"image_url": live_server.images.url(
-        "/slow.png")}}
+    body = {
+        "prompt": "slow image",
+        "input_reference": {"image_url": live_server.images.url("/slow.png")},
+    }
     headers = {"Idempotency-Key": str(uuid.uuid4())}
     results: list[httpx.Response] = []
 
@@ -103,12 +105,15 @@ def test_sdk_retry_count_dedupes_only_retries(live_server: LiveServer) -> None:
     token = live_server.keys.create("sdk retries").token
     with live_server.client(token) as http:
         body = {"prompt": "sdk style", "seconds": "4"}
-        first = http.post(OPENAI, data=body, files={"unused": ("", b"")},
-                          headers={"x-stainless-retry-count": "0"})
-        retry = http.post(OPENAI, data=body, files={"unused": ("", b"")},
-                          headers={"x-stainless-retry-count": "1"})
-        fresh = http.post(OPENAI, data=body, files={"unused": ("", b"")},
-                          headers={"x-stainless-retry-count": "0"})
+        first = http.post(
+            OPENAI, data=body, files={"unused": ("", b"")}, headers={"x-stainless-retry-count": "0"}
+        )
+        retry = http.post(
+            OPENAI, data=body, files={"unused": ("", b"")}, headers={"x-stainless-retry-count": "1"}
+        )
+        fresh = http.post(
+            OPENAI, data=body, files={"unused": ("", b"")}, headers={"x-stainless-retry-count": "0"}
+        )
         listed = [v["id"] for v in http.get(OPENAI).json()["data"]]
     assert created_id(retry) == created_id(first)
     assert created_id(fresh) != created_id(first)

@@ -37,17 +37,22 @@ def test_api_conforms_to_its_schema(fuzz_server: LiveServer, tmp_path: Path) -> 
         str(Path(sys.executable).with_name("schemathesis")),
         "run",
         fuzz_server.base_url + "/openapi.json",
-        "--checks", CHECKS,
-        "--header", f"Authorization: Bearer {fuzz_server.token}",
-        "--max-examples", "30",
-        "--seed", "20261124",
-        "--phases", "examples,coverage,fuzzing",
-        "--request-timeout", "30",
-        "--report-dir", str(tmp_path),
+        "--checks",
+        CHECKS,
+        "--header",
+        f"Authorization: Bearer {fuzz_server.token}",
+        "--max-examples",
+        "30",
+        "--seed",
+        "20261124",
+        "--phases",
+        "examples,coverage,fuzzing",
+        "--request-timeout",
+        "30",
+        "--report-dir",
+        str(tmp_path),
         "--no-color",
     ]
     # cwd: the CLI keeps its example database in .schemathesis/ of the working directory.
-    done = subprocess.run(
-        command, capture_output=True, text=True, timeout=900, cwd=tmp_path
-    )
+    done = subprocess.run(command, capture_output=True, text=True, timeout=900, cwd=tmp_path)
     assert done.returncode == 0, done.stdout[-8000:] + done.stderr[-2000:]

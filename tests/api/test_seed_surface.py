@@ -91,11 +91,15 @@ def test_curl_example_then_poll_then_download(
 
 def test_signed_link_supports_ranges_and_rejects_tampering(live_server: LiveServer) -> None:
     with live_server.client() as http:
-        task = http.post("/vendors/openai/v1/sora/generation", json={
-            "prompt": "a lighthouse", "seconds": "4"}).json()["task_info"]
+        task = http.post(
+            "/vendors/openai/v1/sora/generation", json={"prompt": "a lighthouse", "seconds": "4"}
+        ).json()["task_info"]
         url = f"/vendors/openai/v1/sora/generation/{task['id']}"
-        done = wait_for(lambda: (b := http.get(url).json())["task_info"]["status"] == "completed"
-                        and b, timeout=120, interval=0.2)
+        done = wait_for(
+            lambda: (b := http.get(url).json())["task_info"]["status"] == "completed" and b,
+            timeout=120,
+            interval=0.2,
+        )
     link = done["videos"][0]
     with httpx.Client() as browser:
         part = browser.get(link, headers={"Range": "bytes=0-99"})
@@ -117,9 +121,27 @@ def test_defaults_and_failed_shape(live_server: LiveServer) -> None:
         assert (job.spec.size, job.spec.seconds, job.spec.model) == ("1280x720", 8, "sora-2")
         live_server.runtime.store.request_cancel(task_id)
         url = f"/vendors/openai/v1/sora/generation/{task_id}"
-        body = wait_for(lambda: (b := http.get(url).json())["task_info"]["status"] == "failed"
-                        and b, timeout=60, interval=0.1)
+        body = wait_for(
+            lambda: (b := http.get(url).json())["task_info"]["status"] == "failed" and b,
+            timeout=60,
+            interval=0.1,
+        )
     assert body["task_info"]["status"] == "failed"
     error = body["task_info"]["error"]
     assert isinstance(error["code"], int) and error["title"] and error["detail"]
     assert "videos" not in body
+
+
+def test_sister_pro_endpoint(live_server: LiveServer) -> None:
+    pro = "/vendors/openai/v1/sora-2-pro/generation"
+    with live_server.client() as http:
+        created = http.post(pro, json={"prompt": "a pro lighthouse"})
+        assert created.status_code == 202, created.text
+        task_id = created.json()["task_info"]["id"]
+        job = live_server.runtime.store.get_job(task_id)
+        assert (job.spec.model, job.spec.seconds, job.spec.size) == ("sora-2-pro", 4, "1280x720")
+        assert http.get(f"{pro}/{task_id}").json()["task_info"]["id"] == task_id
+        big = http.post(pro, json={"prompt": "wide", "size": "1792x1024"})
+        assert big.status_code == 400 and "not supported; use one of" in big.json()["detail"]
+        with_model = http.post(pro, json={"prompt": "x", "model": "sora-2"})
+        assert with_model.status_code == 202  # unknown fields are ignored, as the gateway does

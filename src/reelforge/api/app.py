@@ -19,6 +19,7 @@ from reelforge.api import health, openai_routes, seed_routes
 from reelforge.api.bootstrap import ensure_first_key
 from reelforge.api.context import ApiContext
 from reelforge.api.errors import install_error_handlers
+from reelforge.api.openai_body import MAX_BODY_BYTES
 from reelforge.api.openapi_bodies import add_body_schemas, validation_is_400
 from reelforge.config import Settings
 from reelforge.media.fetch import ImageFetcher
@@ -77,6 +78,7 @@ def create_app(
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        max_body_size=MAX_BODY_BYTES,
     )
     install_error_handlers(app)
     app.include_router(seed_routes.router)

@@ -26,14 +26,42 @@ log = logging.getLogger(__name__)
 UNKNOWN_TASK_CODE = 2005
 """Gateway ``error_code`` for an unknown task id; clients treat it as final (CONTRACT.md)."""
 
-_SEED_CODES = {400: 1001, 401: 0, 403: 1003, 404: 1004, 405: 1005, 409: 4009, 413: 1013,
-               415: 1015, 422: 4022, 429: 4029, 500: 5000, 503: 5003}
-_TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
-           405: "Method Not Allowed", 409: "Conflict", 413: "Payload Too Large",
-           415: "Unsupported Media Type", 422: "Unprocessable Entity", 429: "Too Many Requests",
-           500: "Internal Server Error", 503: "Service Unavailable"}
-_OPENAI_TYPES = {401: "invalid_request_error", 403: "permission_error", 409: "conflict_error",
-                 429: "rate_limit_error", 500: "server_error", 503: "server_error"}
+_SEED_CODES = {
+    400: 1001,
+    401: 0,
+    403: 1003,
+    404: 1004,
+    405: 1005,
+    409: 4009,
+    413: 1013,
+    415: 1015,
+    422: 4022,
+    429: 4029,
+    500: 5000,
+    503: 5003,
+}
+_TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    413: "Payload Too Large",
+    415: "Unsupported Media Type",
+    422: "Unprocessable Entity",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
+_OPENAI_TYPES = {
+    401: "invalid_request_error",
+    403: "permission_error",
+    409: "conflict_error",
+    429: "rate_limit_error",
+    500: "server_error",
+    503: "server_error",
+}
 
 
 class ApiError(Exception):
@@ -174,8 +202,8 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         message, field = validation_message(exc)
         return error_response(
-            request, ApiError(400, message, param=field, code="invalid_value",
-                              title="Invalid Parameters")
+            request,
+            ApiError(400, message, param=field, code="invalid_value", title="Invalid Parameters"),
         )
 
     @app.exception_handler(StarletteHTTPException)

@@ -28,8 +28,12 @@ _SEED_STATUS = {
     Status.CANCELLED: "failed",
 }
 # The gateway's 3001-3005 mean "the generator could not complete"; 3001 is its generic one.
-_SEED_ERROR_CODES = {"cancelled": 3002, "too_many_attempts": 3003, "invalid_request": 3004,
-                     "engine_load_error": 3005}
+_SEED_ERROR_CODES = {
+    "cancelled": 3002,
+    "too_many_attempts": 3003,
+    "invalid_request": 3004,
+    "engine_load_error": 3005,
+}
 
 
 def to_video_id(job_id: str) -> str:

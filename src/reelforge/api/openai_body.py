@@ -21,8 +21,10 @@ from reelforge.api.schemas.openai import VideoCreateRequest
 MAX_BODY_BYTES = 16 * 1024 * 1024
 """A 10 MB image as base64 in JSON is ~13.4 MB; anything past this is refused up front."""
 _FORM_FIELDS = ("prompt", "model", "seconds", "size")
-_REFERENCE_FIELDS = {"input_reference[image_url]": "image_url",
-                     "input_reference[file_id]": "file_id"}
+_REFERENCE_FIELDS = {
+    "input_reference[image_url]": "image_url",
+    "input_reference[file_id]": "file_id",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +89,7 @@ async def _json_fields(request: Request) -> Any:
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError(400, f"the body is not valid JSON: {exc}", code="invalid_json") from None
     if not isinstance(data, dict):
-        raise ApiError(400, "the JSON body must be an object like {\"prompt\": \"...\"}")
+        raise ApiError(400, 'the JSON body must be an object like {"prompt": "..."}')
     return data
 
 

@@ -107,8 +107,9 @@ def list_videos(
         jobs = context.runtime.store.list_jobs(key.id, limit=limit + 1, after=anchor, order=order)
     except JobNotFound:
         raise ApiError(
-            400, f"after: no video {after!r} (deleted, or another key's); restart from the "
-            "first page", param="after",
+            400,
+            f"after: no video {after!r} (deleted, or another key's); restart from the first page",
+            param="after",
         ) from None
     page = [to_video(job) for job in jobs[:limit]]
     return VideoList(
@@ -226,4 +227,3 @@ def _render(job: Job) -> StoredResponse:
 
 def _stored(admitted: Admitted, poll_after_ms: int) -> Response:
     return stored_response(admitted, {"openai-poll-after-ms": str(poll_after_ms)})
-

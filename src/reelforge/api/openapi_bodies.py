@@ -14,8 +14,9 @@ _REF = "#/components/schemas/{model}"
 
 def _multipart_schema() -> dict[str, Any]:
     fields = VideoCreateRequest.model_json_schema(ref_template=_REF)
-    properties = {name: fields["properties"][name] for name in ("prompt", "model", "seconds",
-                                                                "size")}
+    properties = {
+        name: fields["properties"][name] for name in ("prompt", "model", "seconds", "size")
+    }
     properties["input_reference"] = {
         "type": "string",
         "format": "binary",
@@ -51,10 +52,13 @@ def validation_is_400(openapi: dict[str, Any]) -> dict[str, Any]:
             if responses.get("422", {}).get("description") != "Validation Error":
                 continue
             del responses["422"]
-            responses.setdefault("400", {
-                "description": "Invalid parameters",
-                "content": {"application/json": {"schema": {"$ref": _REF.format(model=model)}}},
-            })
+            responses.setdefault(
+                "400",
+                {
+                    "description": "Invalid parameters",
+                    "content": {"application/json": {"schema": {"$ref": _REF.format(model=model)}}},
+                },
+            )
     schemas = openapi.get("components", {}).get("schemas", {})
     for unused in ("HTTPValidationError", "ValidationError"):
         schemas.pop(unused, None)

@@ -13,6 +13,8 @@ def stored_response(admitted: Admitted, headers: dict[str, str] | None = None) -
         headers["Idempotent-Replayed"] = "true"
     stored = admitted.response
     return Response(
-        stored.body, status_code=stored.status_code, media_type="application/json",
+        stored.body,
+        status_code=stored.status_code,
+        media_type="application/json",
         headers=headers,
     )

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from reelforge.admission import VideoRequest
+from reelforge.admission import Admission, VideoRequest
 from reelforge.api.content import serve_blob
 from reelforge.api.deps import (
     AdmissionDep,
@@ -21,12 +21,18 @@ from reelforge.api.deps import (
 from reelforge.api.errors import ApiError, not_found
 from reelforge.api.mapping import job_id_from_task_id, to_task
 from reelforge.api.replies import stored_response
-from reelforge.api.schemas.seed import GatewayError, SeedCreateRequest, SeedTaskResponse
+from reelforge.api.schemas.seed import (
+    GatewayError,
+    SeedCreateRequest,
+    SeedProCreateRequest,
+    SeedTaskResponse,
+)
 from reelforge.domain.errors import JobNotFound
 from reelforge.domain.jobs import Job, Status
-from reelforge.store.idempotency import StoredResponse
+from reelforge.store.idempotency import IdempotencyKey, StoredResponse
 
 GENERATION = "/vendors/openai/v1/sora/generation"
+PRO_GENERATION = "/vendors/openai/v1/sora-2-pro/generation"
 _COMMON: dict[int | str, dict[str, Any]] = {
     code: {"model": GatewayError, "description": text}
     for code, text in {
@@ -61,22 +67,60 @@ async def create_task(
     idempotency_key: IdempotencyHeader = None,
     retry_count: RetryCountHeader = None,
 ) -> Response:
+    scope = idempotency_scope(
+        key.id, GENERATION, body.model_dump_json().encode(), idempotency_key, retry_count
+    )
+    return await _create(admission, key.id, body, body.model, scope)
+
+
+@router.post(
+    PRO_GENERATION,
+    status_code=202,
+    response_model=SeedTaskResponse,
+    response_model_exclude_none=True,
+    responses={**_COMMON, **_IDEMPOTENCY},
+    summary="Create a sora-2-pro task (sister endpoint: no model field, 4 s by default)",
+)
+async def create_pro_task(
+    body: SeedProCreateRequest,
+    key: CurrentKey,
+    admission: AdmissionDep,
+    idempotency_key: IdempotencyHeader = None,
+    retry_count: RetryCountHeader = None,
+) -> Response:
+    scope = idempotency_scope(
+        key.id, PRO_GENERATION, body.model_dump_json().encode(), idempotency_key, retry_count
+    )
+    return await _create(admission, key.id, body, "sora-2-pro", scope)
+
+
+async def _create(
+    admission: Admission,
+    owner: str,
+    body: SeedCreateRequest | SeedProCreateRequest,
+    model: str,
+    scope: IdempotencyKey | None,
+) -> Response:
     request = VideoRequest(
         prompt=body.prompt,
-        model=body.model,
+        model=model,
         size=body.size,
         seconds=body.seconds,
         first_frame=body.image,
     )
-    scope = idempotency_scope(
-        key.id, GENERATION, body.model_dump_json().encode(), idempotency_key, retry_count
-    )
     admitted = await run_in_threadpool(
-        admission.submit, key.id, request, render=_render_created, idempotency=scope
+        admission.submit, owner, request, render=_render_created, idempotency=scope
     )
     return stored_response(admitted)
 
 
+@router.get(
+    PRO_GENERATION + "/{task_id}",
+    response_model=SeedTaskResponse,
+    response_model_exclude_none=True,
+    responses=_COMMON,
+    summary="Query a sora-2-pro task (the same tasks as the sora endpoint)",
+)
 @router.get(
     GENERATION + "/{task_id}",
     response_model=SeedTaskResponse,

@@ -37,7 +37,7 @@ class VideoCreateRequest(BaseModel):
 
     prompt: str = Field(min_length=1, max_length=MAX_PROMPT)
     model: VideoModelName = "sora-2"
-    seconds: VideoSeconds = Field(default="4", description="A string: \"4\", \"8\" or \"12\".")
+    seconds: VideoSeconds = Field(default="4", description='A string: "4", "8" or "12".')
     size: VideoSize = "720x1280"
     input_reference: ImageReference | None = None
 

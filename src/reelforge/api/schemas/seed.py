@@ -27,9 +27,7 @@ class SeedCreateRequest(BaseModel):
         }
     )
 
-    prompt: str = Field(
-        min_length=1, max_length=2000, description="Text description of the video."
-    )
+    prompt: str = Field(min_length=1, max_length=2000, description="Text description of the video.")
     model: Literal["sora-2"] = Field(default="sora-2", description="Model name.")
     image: str | None = Field(
         default=None,
@@ -41,6 +39,24 @@ class SeedCreateRequest(BaseModel):
     seconds: Literal["4", "8", "12"] = Field(default="8", description="Length in seconds.")
     size: Literal["720x1280", "1280x720"] = Field(
         default="1280x720", description="Resolution, width x height."
+    )
+
+
+class SeedProCreateRequest(BaseModel):
+    """The sister ``sora-2-pro`` endpoint: no ``model`` field, two more sizes, 4 s default."""
+
+    prompt: str = Field(min_length=1, max_length=2000, description="Text description of the video.")
+    image: str | None = Field(
+        default=None,
+        max_length=MAX_IMAGE_FIELD_CHARS,
+        pattern=IMAGE_SOURCE_PATTERN,
+        description="First frame, as for the sora endpoint.",
+    )
+    seconds: Literal["4", "8", "12"] = Field(default="4", description="Length in seconds.")
+    size: Literal["720x1280", "1280x720", "1024x1792", "1792x1024"] = Field(
+        default="1280x720",
+        description="Resolution. 1024x1792 and 1792x1024 are refused (400) by engines that "
+        "cannot make them; the error lists the sizes this server supports.",
     )
 
 

@@ -1,0 +1,132 @@
+"""Content policy benchmark: prompt checks and face checks.
+
+    .venv/bin/python bench/bench_policy.py [--rounds 20] [--face-rounds 3]
+
+Prompt check latency (ms, p50/p99/max) over:
+  eval-set     every labelled prompt in tests/policy/data/*.jsonl, ``--rounds`` times each
+  long-2k      2,000-character prompts (benign prose with a few obfuscated terms mixed in)
+  long-32k     32,000-character prompts, same mix (the API's maximum prompt length)
+Targets: p99 under 5 ms in every row. Face check time (s, p50/max) per 1280x720 frame over the
+labelled images from tests/policy/images.py (target: under 1 s), and the detection figures:
+labelled faces caught, non-faces refused, hard faces (LFW crops, camera.png) caught.
+One thread, after a warm-up; the policy objects are built once, as the server does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from reelforge.policy import FacePolicy, PromptPolicy  # noqa: E402
+from reelforge.policy.evaluate import load_labelled  # noqa: E402
+
+DATA = REPO / "tests" / "policy" / "data"
+FILLER = (
+    "A slow dolly shot drifts across a misty harbour at dawn while gulls wheel above the "
+    "fishing boats, ropes creak, and a lighthouse beam fades into the pale morning sky. "
+)
+SPICE = ("sp1d3r-m4n", "t a y l o r", "n.a.k.e.d", "a prince in a castle", "Mickey", "the rock")
+
+
+def percentile(samples: Sequence[float], fraction: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def timed(check: Callable[[str], object], inputs: Sequence[str], rounds: int) -> list[float]:
+    for text in inputs[:20]:
+        check(text)  # warm-up
+    samples = []
+    for _ in range(rounds):
+        for text in inputs:
+            start = time.perf_counter()
+            check(text)
+            samples.append(time.perf_counter() - start)
+    return samples
+
+
+def long_prompts(length: int, count: int, rng: random.Random) -> list[str]:
+    prompts = []
+    for _ in range(count):
+        words = (FILLER * (length // len(FILLER) + 1)).split(" ")
+        for _ in range(3):
+            words[rng.randrange(len(words))] = rng.choice(SPICE)
+        prompts.append(" ".join(words)[:length])
+    return prompts
+
+
+def bench_prompts(rounds: int) -> None:
+    start = time.perf_counter()
+    policy = PromptPolicy.from_settings()
+    print(f"prompt policy built in {(time.perf_counter() - start) * 1000:.0f} ms")
+    rng = random.Random(42)
+    eval_texts = [
+        case.text for path in sorted(DATA.glob("*.jsonl")) for case in load_labelled(path)
+    ]
+    rows = {
+        "eval-set": (eval_texts, rounds),
+        "long-2k": (long_prompts(2_000, 50, rng), rounds),
+        "long-32k": (long_prompts(32_000, 20, rng), max(1, rounds // 2)),
+    }
+    print(f"{'prompts':<10}{'n':>8}{'p50 ms':>10}{'p99 ms':>10}{'max ms':>10}")
+    for name, (texts, repeat) in rows.items():
+        ms = [s * 1000 for s in timed(policy.check, texts, repeat)]
+        print(
+            f"{name:<10}{len(ms):>8}{statistics.median(ms):>10.3f}"
+            f"{percentile(ms, 0.99):>10.3f}{max(ms):>10.3f}"
+        )
+
+
+def bench_faces(rounds: int) -> None:
+    from tests.policy.images import hard_faces, labelled_images
+
+    faces = FacePolicy()
+    images = labelled_images()
+    seconds: list[float] = []
+    decisions = {}
+    for _ in range(rounds):
+        for image in images:
+            start = time.perf_counter()
+            decisions[image.name] = faces.check(image.frame)
+            seconds.append(time.perf_counter() - start)
+    frames_720p = [
+        s
+        for s, image in zip(seconds, images * rounds, strict=True)
+        if image.frame.shape[:2] == (720, 1280)
+    ]
+    print(
+        f"face check per 1280x720 frame: p50 {statistics.median(frames_720p):.3f} s, "
+        f"max {max(frames_720p):.3f} s (n={len(frames_720p)})"
+    )
+    with_face = [i for i in images if i.has_face]
+    without = [i for i in images if not i.has_face]
+    caught = sum(not decisions[i.name].allowed for i in with_face)
+    false_hits = [i.name for i in without if not decisions[i.name].allowed]
+    print(
+        f"labelled faces refused: {caught}/{len(with_face)}; "
+        f"non-faces refused: {len(false_hits)}/{len(without)} {false_hits}"
+    )
+    hard = hard_faces()
+    missed = [i.name for i in hard if faces.check(i.frame).allowed]
+    print(f"hard faces refused: {len(hard) - len(missed)}/{len(hard)}; missed: {missed}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Content policy benchmark")
+    parser.add_argument("--rounds", type=int, default=20, help="passes over each prompt set")
+    parser.add_argument("--face-rounds", type=int, default=3, help="passes over the images")
+    args = parser.parse_args()
+    bench_prompts(args.rounds)
+    bench_faces(args.face_rounds)
+
+
+if __name__ == "__main__":
+    main()
