@@ -216,3 +216,15 @@ def _runs(live_server: LiveServer) -> list[str]:
     """Job ids the embedded worker is running right now."""
     worker = live_server.app.state.context.worker
     return [run.job_id for run in worker.heartbeat.runs()]
+
+
+def test_cancelled_video_reads_as_failed_with_code_cancelled(
+    live_server: LiveServer, client: openai.OpenAI
+) -> None:
+    video = client.videos.create(prompt="cancel me", seconds="12")
+    live_server.runtime.store.request_cancel(_job_id(video.id))
+    done = client.videos.poll(video.id)
+    assert done.status == "failed"
+    assert done.error is not None and done.error.code == "cancelled"
+    with pytest.raises(openai.BadRequestError, match="has no content"):
+        client.videos.download_content(video.id)

@@ -163,13 +163,7 @@ def download_content(
 ) -> Response:
     job = _find(context, video_id, key.id)
     if job.outputs is None:
-        raise ApiError(
-            400,
-            f"the video is {to_video(job).status}, so it has no content yet; poll "
-            f"GET /v1/videos/{video_id} until its status is completed",
-            param="video_id",
-            code="video_not_ready",
-        )
+        raise _no_content(job, video_id)
     blob_key = getattr(job.outputs, variant)
     media_type, filename = _VARIANTS[variant]
     return serve_blob(context.runtime.blobs, blob_key, media_type, filename)
@@ -205,6 +199,17 @@ async def remix_video(
         admission.submit, key.id, request, render=_render, idempotency=scope
     )
     return _stored(admitted, context.settings.poll_after_ms)
+
+
+def _no_content(job: Job, video_id: str) -> ApiError:
+    if job.status.is_terminal:
+        message = f"the video {to_video(job).status} ({job.error_code}), so it has no content"
+    else:
+        message = (
+            f"the video is {to_video(job).status}, so it has no content yet; poll "
+            f"GET /v1/videos/{video_id} until its status is completed"
+        )
+    return ApiError(400, message, param="video_id", code="video_not_ready")
 
 
 def _job_id(video_id: str) -> str:
