@@ -78,10 +78,17 @@ def build_pipeline(family: str, device: torch.device, dtype: torch.dtype, tiny: 
         pipeline = build_tiny_pipeline(family).to(device)
         upsampler = _tiny_upsampler(pipeline) if family == "ltx2" else None
         return pipeline, upsampler
+    # Schedulers keep float32 sigmas on the host: build them outside the bf16 device context.
+    diffusers = import_any("diffusers")
+    if family == "ltx2":
+        scheduler = diffusers.FlowMatchEulerDiscreteScheduler()
+        with building_on(device, dtype):
+            return _full_ltx2(scheduler)
+    scheduler = diffusers.UniPCMultistepScheduler(
+        prediction_type="flow_prediction", use_flow_sigmas=True, flow_shift=5.0
+    )
     with building_on(device, dtype):
-        if family == "ltx2":
-            return _full_ltx2()
-        return _full_wan(), None
+        return _full_wan(scheduler), None
 
 
 def _tiny_upsampler(pipeline: Any) -> Any:
@@ -93,7 +100,7 @@ def _tiny_upsampler(pipeline: Any) -> Any:
     return ltx2.LTX2LatentUpsamplePipeline(vae=pipeline.vae, latent_upsampler=model)
 
 
-def _full_ltx2() -> tuple[Any, Any]:
+def _full_ltx2(scheduler: Any) -> tuple[Any, Any]:
     diffusers = import_any("diffusers")
     transformers = import_any("transformers")
     ltx2 = import_any("diffusers.pipelines.ltx2")
@@ -103,7 +110,7 @@ def _full_ltx2() -> tuple[Any, Any]:
     text_encoder = transformers.Gemma3ForConditionalGeneration(config).eval()
     vae = diffusers.AutoencoderKLLTX2Video()
     pipeline = diffusers.LTX2Pipeline(
-        scheduler=diffusers.FlowMatchEulerDiscreteScheduler(),
+        scheduler=scheduler,
         vae=vae,
         audio_vae=diffusers.AutoencoderKLLTX2Audio(),
         text_encoder=text_encoder,
@@ -118,7 +125,7 @@ def _full_ltx2() -> tuple[Any, Any]:
     return pipeline, upsampler
 
 
-def _full_wan() -> Any:
+def _full_wan(scheduler: Any) -> Any:
     diffusers = import_any("diffusers")
     transformers = import_any("transformers")
     text_encoder = transformers.UMT5EncoderModel(transformers.UMT5Config(**UMT5_XXL)).eval()
@@ -126,9 +133,7 @@ def _full_wan() -> Any:
         tokenizer=tiny_t5_tokenizer(),
         text_encoder=text_encoder,
         vae=diffusers.AutoencoderKLWan(**WAN22_VAE),
-        scheduler=diffusers.UniPCMultistepScheduler(
-            prediction_type="flow_prediction", use_flow_sigmas=True, flow_shift=5.0
-        ),
+        scheduler=scheduler,
         transformer=diffusers.WanTransformer3DModel(**WAN22_5B_TRANSFORMER),
         expand_timesteps=True,
     )

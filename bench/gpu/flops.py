@@ -28,7 +28,7 @@ def _cpu_sdpa_flops(query: Any, key: Any, value: Any, *args: Any, **kwargs: Any)
     """
     batch, heads, queries, dim = query
     keys = key[-2]
-    return 2 * 2 * batch * heads * queries * keys * dim
+    return int(2 * 2 * batch * heads * queries * keys * dim)
 
 
 register_flop_formula(aten._scaled_dot_product_flash_attention_for_cpu)(_cpu_sdpa_flops)
@@ -70,7 +70,7 @@ class CallRecorder:
         setattr(owner, method, original)
 
     def count_flops(self) -> float:
-        owner, _, original = self._original
+        original = self._original[2]
         total = 0.0
         started = time.perf_counter()
         for key, (args, kwargs) in self.samples.items():

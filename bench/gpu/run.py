@@ -2,7 +2,7 @@
 
     python -m bench.gpu.run                      # on a GPU: both models, 4/8/12 s at 720p
     python -m bench.gpu.run --family ltx2 --seconds 4 --compile --attention-backend _native_cudnn
-    python -m bench.gpu.run --tiny               # CPU smoke run with tiny shapes (not a speed figure)
+    python -m bench.gpu.run --tiny               # CPU smoke run, tiny shapes: not a speed figure
 
 A job is what a worker does: text encoding, denoising, decode, fitting to the contract and the MP4
 encode (``reelforge.media.render_media``). Reported per run: GPU-seconds per second of video,

@@ -62,6 +62,11 @@ class DiffusersEngine:
                 by_directory[key] = load_model(preset, self.options)
             self._models[preset.name] = by_directory[key]
 
+    def adopt(self, preset_name: str, model: LoadedModel) -> None:
+        """Serve ``preset_name`` with an already-built model (benchmarks, embedding)."""
+        self.options.preset_for_model(preset_name)  # unknown names fail like options do
+        self._models[preset_name] = model
+
     def describe(self) -> dict[str, str]:
         preset = self.options.preset_for_model("")
         facts = {

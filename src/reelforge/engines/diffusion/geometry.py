@@ -117,7 +117,8 @@ def fit_frame(frame: Frame, width: int, height: int) -> Frame:
 
 def to_uint8(frames: npt.NDArray[np.floating]) -> npt.NDArray[np.uint8]:
     """Pipeline output in [0, 1] (any float dtype) -> uint8."""
-    scaled = np.clip(np.asarray(frames, dtype=np.float32), 0.0, 1.0) * 255.0
+    finite = np.nan_to_num(np.asarray(frames, dtype=np.float32), nan=0.0)
+    scaled = np.clip(finite, 0.0, 1.0) * 255.0
     result: npt.NDArray[np.uint8] = np.rint(scaled).astype(np.uint8)
     return result
 
@@ -146,7 +147,7 @@ def deliver_frames(
 
 def fit_audio(audio: npt.NDArray[np.floating], sample_rate: int, seconds: float) -> Audio:
     """(channels, samples) float audio -> exactly ``seconds`` of stereo float32 in [-1, 1]."""
-    samples = np.asarray(audio, dtype=np.float32)
+    samples = np.nan_to_num(np.asarray(audio, dtype=np.float32), nan=0.0)
     if samples.ndim == 1:
         samples = samples[np.newaxis, :]
     if samples.shape[0] == 1:

@@ -163,19 +163,31 @@ def load_model(preset: Preset, options: DiffusersOptions) -> LoadedModel:
     quiet_loading_bars()
     device = resolve_device(options.device)
     dtype = resolve_dtype(options.dtype, device)
-    if options.cpu_offload != "none" and device.type == "cpu":
+    if options.cpu_offload != "none" and device.type == "cpu":  # checked before any weight
         raise EngineLoadError(
             "engine_options.cpu_offload needs a GPU device; set cpu_offload = 'none' on CPU"
         )
     directory = resolve_checkpoint(preset, options)
     check_local_checkpoint(directory, preset)
     text_to_video = _from_pretrained(preset, directory, dtype)
-    image_to_video = _image_to_video_view(preset.family, text_to_video)
     upsampler = _load_upsampler(preset, options, directory, text_to_video, dtype)
-    source = str(directory)
+    return model_from_pipeline(preset, text_to_video, options, upsampler, str(directory))
+
+
+def model_from_pipeline(
+    preset: Preset,
+    text_to_video: Pipeline,
+    options: DiffusersOptions,
+    upsampler: Pipeline | None = None,
+    source: str = "in-memory",
+) -> LoadedModel:
+    """Wrap an already-built text-to-video pipeline (benchmarks build theirs in code)."""
+    device = resolve_device(options.device)
+    text_to_video.set_progress_bar_config(disable=True)
+    image_to_video = _image_to_video_view(preset.family, text_to_video)
     loaded = LoadedModel(
-        preset.family, source, text_to_video, image_to_video, upsampler, device, dtype,
-        options.cpu_offload,
+        preset.family, source, text_to_video, image_to_video, upsampler, device,
+        text_to_video.dtype, options.cpu_offload,
     )
     _apply_runtime_options(loaded, options)
     return loaded

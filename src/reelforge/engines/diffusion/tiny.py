@@ -23,7 +23,7 @@ TINY_PRESETS = ("ltx2", "wan22-5b")
 _BASE_WORDS = ("a", "the", "cat", "dog", "robot", "sea", "walks", "on", "beach", "sunset")
 
 
-def _module(name: str) -> Any:
+def import_any(name: str) -> Any:
     """diffusers/transformers handles typed ``Any``: their constructors are untyped."""
     return importlib.import_module(name)
 
@@ -53,8 +53,8 @@ def save_tiny_pipeline(family: str, directory: Path, seed: int = 0) -> Path:
 # --- LTX-2 -------------------------------------------------------------------------------
 
 
-def _tiny_gemma_tokenizer() -> Any:
-    GemmaTokenizer = _module("transformers").GemmaTokenizer
+def tiny_gemma_tokenizer() -> Any:
+    GemmaTokenizer = import_any("transformers").GemmaTokenizer
 
     specials = ["<pad>", "<eos>", "<bos>", "<unk>", "<mask>"]
     pieces = specials + [f"<0x{value:02X}>" for value in range(256)]
@@ -66,7 +66,7 @@ def _tiny_gemma_tokenizer() -> Any:
 
 
 def _tiny_gemma3(vocab_size: int) -> Any:
-    transformers = _module("transformers")
+    transformers = import_any("transformers")
 
     text_config = {
         "hidden_size": 32,
@@ -94,9 +94,9 @@ def _tiny_gemma3(vocab_size: int) -> Any:
 
 
 def _tiny_ltx2() -> Any:
-    diffusers = _module("diffusers")
-    ltx2 = _module("diffusers.pipelines.ltx2")
-    tokenizer = _tiny_gemma_tokenizer()
+    diffusers = import_any("diffusers")
+    ltx2 = import_any("diffusers.pipelines.ltx2")
+    tokenizer = tiny_gemma_tokenizer()
     text_encoder = _tiny_gemma3(vocab_size=len(tokenizer))
     text_hidden = text_encoder.config.text_config.hidden_size
     transformer = diffusers.LTX2VideoTransformer3DModel(
@@ -199,7 +199,7 @@ def _tiny_ltx2() -> Any:
 
 
 def _save_tiny_latent_upsampler(directory: Path) -> None:
-    upsampler = _module("diffusers.pipelines.ltx2").LTX2LatentUpsamplerModel(
+    upsampler = import_any("diffusers.pipelines.ltx2").LTX2LatentUpsamplerModel(
         in_channels=4,
         mid_channels=32,
         num_blocks_per_stage=1,
@@ -213,8 +213,8 @@ def _save_tiny_latent_upsampler(directory: Path) -> None:
 # --- Wan2.2-TI2V-5B ----------------------------------------------------------------------
 
 
-def _tiny_t5_tokenizer() -> Any:
-    T5Tokenizer = _module("transformers").T5Tokenizer
+def tiny_t5_tokenizer() -> Any:
+    T5Tokenizer = import_any("transformers").T5Tokenizer
 
     specials = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0)]
     words = [("▁" + word, -float(index)) for index, word in enumerate(_BASE_WORDS)]
@@ -223,9 +223,9 @@ def _tiny_t5_tokenizer() -> Any:
 
 
 def _tiny_wan() -> Any:
-    diffusers = _module("diffusers")
-    transformers = _module("transformers")
-    tokenizer = _tiny_t5_tokenizer()
+    diffusers = import_any("diffusers")
+    transformers = import_any("transformers")
+    tokenizer = tiny_t5_tokenizer()
     text_encoder = transformers.UMT5EncoderModel(
         transformers.UMT5Config(
             d_model=32,
