@@ -90,13 +90,21 @@ def latency_embedded(data_dir: Path, samples: int) -> list[float]:
 
 
 def latency_process(settings: Settings, samples: int) -> list[float]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "REELFORGE_DATA_DIR": str(settings.data_dir),
-           "REELFORGE_DATABASE_URL": settings.resolved_database_url,
-           "REELFORGE_ENGINE": "bench.bench_queue:create_bench_engine",
-           "REELFORGE_POLL_SECONDS": str(settings.poll_seconds)}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "REELFORGE_DATA_DIR": str(settings.data_dir),
+        "REELFORGE_DATABASE_URL": settings.resolved_database_url,
+        "REELFORGE_ENGINE": "bench.bench_queue:create_bench_engine",
+        "REELFORGE_POLL_SECONDS": str(settings.poll_seconds),
+    }
     rt = Runtime.open(settings)
-    proc = subprocess.Popen([sys.executable, "-m", "reelforge.cli", "worker"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "reelforge.cli", "worker"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         time.sleep(3.0)
         return measure_latency(rt, samples)
@@ -126,8 +134,10 @@ def claim_throughput(rt: Runtime, jobs: int, claimers: int) -> float:
 
 def report(name: str, values: list[float]) -> None:
     ms = [v * 1000 for v in values]
-    print(f"{name:18s} n={len(ms):4d}  p50={percentile(ms, 0.5):7.2f} ms  "
-          f"p99={percentile(ms, 0.99):7.2f} ms  mean={statistics.fmean(ms):7.2f} ms")
+    print(
+        f"{name:18s} n={len(ms):4d}  p50={percentile(ms, 0.5):7.2f} ms  "
+        f"p99={percentile(ms, 0.99):7.2f} ms  mean={statistics.fmean(ms):7.2f} ms"
+    )
 
 
 def fresh_pg_schema(base: str) -> str:
@@ -152,15 +162,17 @@ def main() -> None:
         if not args.postgres:
             print("postgres: skipped (pass --postgres URL)")
             return
-        pg = Settings(data_dir=base / "c", database_url=fresh_pg_schema(args.postgres),
-                      poll_seconds=2.0)
+        pg = Settings(
+            data_dir=base / "c", database_url=fresh_pg_schema(args.postgres), poll_seconds=2.0
+        )
         report("postgres-process", latency_process(pg, args.samples))
-        rt = Runtime.open(pg.model_copy(update={
-            "database_url": fresh_pg_schema(args.postgres)}))
+        rt = Runtime.open(pg.model_copy(update={"database_url": fresh_pg_schema(args.postgres)}))
         one = claim_throughput(rt, args.jobs // 4, 1)
         eight = claim_throughput(rt, args.jobs, 8)
-        print(f"claim throughput (postgres): 1 claimer {one:7.0f} jobs/s, "
-              f"8 claimers {eight:7.0f} jobs/s, ratio {eight / one:.2f}")
+        print(
+            f"claim throughput (postgres): 1 claimer {one:7.0f} jobs/s, "
+            f"8 claimers {eight:7.0f} jobs/s, ratio {eight / one:.2f}"
+        )
         rt.close()
 
 
