@@ -125,7 +125,8 @@ def main() -> None:
     parser.add_argument("--face-rounds", type=int, default=3, help="passes over the images")
     args = parser.parse_args()
     bench_prompts(args.rounds)
-    bench_faces(args.face_rounds)
+    if args.face_rounds > 0:
+        bench_faces(args.face_rounds)
 
 
 if __name__ == "__main__":

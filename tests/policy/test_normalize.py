@@ -35,7 +35,7 @@ def test_normalise_folds_case_width_homoglyphs_and_diacritics(text: str, expecte
         ("s.w.i.f.t", "swift"),  # punctuation between letters
         ("t a y l o r  s w i f t", "taylorswift"),  # spaced-out letters
         ("Spider-Man", "spiderman"),
-        ("Schindler's list", "schindlers"),
+        ("bat-man", "batman"),
     ],
 )
 def test_obfuscations_reach_a_plain_token(prompt: str, token: str) -> None:

@@ -148,3 +148,18 @@ def test_every_category_has_a_rule(policy: PromptPolicy) -> None:
     from reelforge.policy.rules import RULES
 
     assert {rule.category for rule in RULES} == set(PROMPT_CATEGORIES)
+
+
+@pytest.mark.parametrize(
+    ("prompt", "category"),
+    [
+        ("a 12-year-old n@ked", "sexual/minors"),  # age in the plain view, term in a leet view
+        ("T@yl0r Sw1ft", "real_person"),
+        ("ki11 the man", "violence"),
+        ("a na-ked woman", "sexual"),
+        ("s p i d e r m a n", "copyright/character"),
+        ("\u03a1ikachu", "copyright/character"),  # Greek capital rho
+    ],
+)
+def test_obfuscated_terms_are_refused(policy: PromptPolicy, prompt: str, category: str) -> None:
+    assert policy.check(prompt).category == category

@@ -35,14 +35,20 @@ class _Node:
 
 
 class PhraseMatcher:
-    """All phrases of all lexicons in one token trie (and one character trie)."""
+    """All phrases of all lexicons in one token trie (and one character trie).
+
+    ``vocabulary`` holds every token of every phrase: a view whose new tokens are all outside it
+    can add no hit to the plain view's, so it need not be scanned.
+    """
 
     def __init__(self, phrases: Iterable[LexiconPhrase]) -> None:
         self._root = _Node()
         self._char_root = _Node()
+        self.vocabulary: set[str] = set()
         for phrase in phrases:
             for form in phrase.forms:
                 _insert(self._root, form, phrase.entry)
+                self.vocabulary.update(form)
                 # One-token forms (including de-spaced ones) are what a letter run can spell.
                 if len(form) == 1 and len(form[0]) >= _MIN_RUN_MATCH:
                     _insert(self._char_root, form[0], phrase.entry)
@@ -56,7 +62,8 @@ class PhraseMatcher:
             node = roots[view[start]]
             end = start + 1
             while True:
-                hits.extend(Hit(start, end, entry) for entry in node.entries)
+                if node.entries:
+                    hits.extend(Hit(start, end, entry) for entry in node.entries)
                 if end >= size:
                     break
                 next_node = node.children.get(view[end])

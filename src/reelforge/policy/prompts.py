@@ -6,23 +6,21 @@ Built once from the shipped lexicons (``data/``) plus an operator's extra direct
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from pathlib import Path
 
 from reelforge.domain.errors import ConfigError
 from reelforge.policy.decision import ALLOWED, PROMPT_CATEGORIES, PolicyDecision, refusal
-from reelforge.policy.lexicon import LexiconEntry, load_lexicons
-from reelforge.policy.matcher import Hit, PhraseMatcher
+from reelforge.policy.lexicon import LexiconEntry, LexiconPhrase, load_lexicons, phrase_forms
+from reelforge.policy.matcher import PhraseMatcher
 from reelforge.policy.normalize import prompt_views
-from reelforge.policy.rules import RULES, Rule, ViewHits
+from reelforge.policy.rules import RULES, PairRule, Rule, ViewHits
 
 # "a 12 year old", "12-year-old", "12yo", "aged 9": ages under 18 are words for a minor.
-_AGE = re.compile(
-    r"\b(\d{1,2})\s*-?\s*(?:years?|yrs?|y\.?o\.?|yo)\b(?:\s*-?\s*old)?|\baged?\s+(\d{1,2})\b"
-)
-_AGE_ENTRY = LexiconEntry(source="minors.txt", label="age-pattern", line=0)
 _ADULT_AGE = 18
+# "a 12 year old", "12-year-old", "12yo", "12 y/o", "aged 9": ages under 18 are words for a
+# minor. They join the minors list as generated phrases, so no extra pass over the prompt.
+_AGE_FORMS = ("{} year old", "{} years old", "{} yo", "{}yo", "{} y o", "{} yr old", "aged {}")
 
 
 class PromptPolicy:
@@ -44,7 +42,7 @@ class PromptPolicy:
                 f"unknown content policy categories {', '.join(sorted(unknown))}; "
                 f"valid: {', '.join(PROMPT_CATEGORIES)}"
             )
-        matcher = PhraseMatcher(load_lexicons(extra_lexicon_dir))
+        matcher = PhraseMatcher([*load_lexicons(extra_lexicon_dir), *_age_phrases()])
         return cls(matcher, (rule for rule in RULES if rule.category not in disabled_set))
 
     def check(self, prompt: str) -> PolicyDecision:
@@ -52,8 +50,11 @@ class PromptPolicy:
         if not isinstance(prompt, str):
             raise TypeError(f"prompt must be str, not {type(prompt).__name__}")
         views = self._view_hits(prompt)
+        # Whole-prompt pairs may join hits from different views ("a 12 year old n@ked").
+        union = ViewHits([hit for view in views for hit in view.hits]) if len(views) > 1 else None
         for rule in self._rules:
-            for view in views:
+            whole_prompt = isinstance(rule, PairRule) and rule.window is None
+            for view in [union] if whole_prompt and union else views:
                 rule_id = rule.fire(view)
                 if rule_id is not None:
                     return refusal(rule.category, rule_id)
@@ -61,20 +62,23 @@ class PromptPolicy:
 
     def _view_hits(self, prompt: str) -> list[ViewHits]:
         prepared = prompt_views(prompt)
-        views = [self._matcher.scan(view) for view in prepared.token_views]
+        plain = prepared.token_views[0]
+        views = [self._matcher.scan(plain)]
+        if len(prepared.token_views) > 1:
+            plain_tokens = set(plain)
+            for view in prepared.token_views[1:]:
+                # Only a token that the plain view lacks can start or complete a new phrase.
+                if not self._matcher.vocabulary.isdisjoint(set(view) - plain_tokens):
+                    views.append(self._matcher.scan(view))
         for run in set(prepared.letter_runs):
             views.append(self._matcher.scan(self._matcher.split_letter_run(run)))
-        views[0].extend(_minor_ages(prepared.normalised))
         return [ViewHits(hits) for hits in views if hits]
 
 
-def _minor_ages(normalised: str) -> list[Hit]:
-    """Age mentions under 18 as hits on the minors list (position 0: the pair rule that reads
-    them looks at the whole prompt)."""
-    hits = []
-    for match in _AGE.finditer(normalised):
-        age = int(match.group(1) or match.group(2))
-        if age < _ADULT_AGE:
-            hits.append(Hit(0, 0, _AGE_ENTRY))
-            break
-    return hits
+def _age_phrases() -> list[LexiconPhrase]:
+    entry = LexiconEntry(source="minors.txt", label="age-pattern", line=0)
+    return [
+        LexiconPhrase(entry=entry, forms=phrase_forms(form.format(age)))
+        for age in range(_ADULT_AGE)
+        for form in _AGE_FORMS
+    ]

@@ -27,6 +27,7 @@ class ViewHits:
     """The hits of one view, indexed by lexicon file, with allowlisted spans removed."""
 
     def __init__(self, hits: list[Hit]) -> None:
+        self.hits = hits
         allowed_spans = [(h.start, h.end) for h in hits if h.entry.source == ALLOWLIST_FILE]
         self.by_source: dict[str, list[Hit]] = defaultdict(list)
         for hit in sorted(hits, key=lambda h: (h.start, h.end)):
