@@ -51,7 +51,7 @@ class PromptPolicy:
             raise TypeError(f"prompt must be str, not {type(prompt).__name__}")
         views = self._view_hits(prompt)
         # Whole-prompt pairs may join hits from different views ("a 12 year old n@ked").
-        union = ViewHits([hit for view in views for hit in view.hits]) if len(views) > 1 else None
+        union = ViewHits.merged(views) if len(views) > 1 else None
         for rule in self._rules:
             whole_prompt = isinstance(rule, PairRule) and rule.window is None
             for view in [union] if whole_prompt and union else views:

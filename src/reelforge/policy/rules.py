@@ -27,13 +27,23 @@ class ViewHits:
     """The hits of one view, indexed by lexicon file, with allowlisted spans removed."""
 
     def __init__(self, hits: list[Hit]) -> None:
-        self.hits = hits
         allowed_spans = [(h.start, h.end) for h in hits if h.entry.source == ALLOWLIST_FILE]
         self.by_source: dict[str, list[Hit]] = defaultdict(list)
         for hit in sorted(hits, key=lambda h: (h.start, h.end)):
             if hit.entry.source == ALLOWLIST_FILE or _inside_any(hit, allowed_spans):
                 continue
             self.by_source[hit.entry.source].append(hit)
+
+    @classmethod
+    def merged(cls, views: list[ViewHits]) -> ViewHits:
+        """Every view's standing hits in one index, for rules that ignore positions."""
+        union = cls([])
+        for view in views:
+            for source, hits in view.by_source.items():
+                union.by_source[source].extend(hits)
+        for hits in union.by_source.values():
+            hits.sort(key=lambda h: (h.start, h.end))
+        return union
 
     def counts(self, hit: Hit) -> bool:
         """Whether a hit stands: it needs no context, or a context word is near it."""
