@@ -35,20 +35,14 @@ class _Node:
 
 
 class PhraseMatcher:
-    """All phrases of all lexicons in one token trie (and one character trie).
-
-    ``vocabulary`` holds every token of every phrase: a view whose new tokens are all outside it
-    can add no hit to the plain view's, so it need not be scanned.
-    """
+    """All phrases of all lexicons in one token trie (and one character trie)."""
 
     def __init__(self, phrases: Iterable[LexiconPhrase]) -> None:
         self._root = _Node()
         self._char_root = _Node()
-        self.vocabulary: set[str] = set()
         for phrase in phrases:
             for form in phrase.forms:
                 _insert(self._root, form, phrase.entry)
-                self.vocabulary.update(form)
                 # One-token forms (including de-spaced ones) are what a letter run can spell.
                 if len(form) == 1 and len(form[0]) >= _MIN_RUN_MATCH:
                     _insert(self._char_root, form[0], phrase.entry)

@@ -16,7 +16,6 @@ from reelforge.policy.matcher import PhraseMatcher
 from reelforge.policy.normalize import prompt_views
 from reelforge.policy.rules import RULES, PairRule, Rule, ViewHits
 
-# "a 12 year old", "12-year-old", "12yo", "aged 9": ages under 18 are words for a minor.
 _ADULT_AGE = 18
 # "a 12 year old", "12-year-old", "12yo", "12 y/o", "aged 9": ages under 18 are words for a
 # minor. They join the minors list as generated phrases, so no extra pass over the prompt.
@@ -62,14 +61,7 @@ class PromptPolicy:
 
     def _view_hits(self, prompt: str) -> list[ViewHits]:
         prepared = prompt_views(prompt)
-        plain = prepared.token_views[0]
-        views = [self._matcher.scan(plain)]
-        if len(prepared.token_views) > 1:
-            plain_tokens = set(plain)
-            for view in prepared.token_views[1:]:
-                # Only a token that the plain view lacks can start or complete a new phrase.
-                if not self._matcher.vocabulary.isdisjoint(set(view) - plain_tokens):
-                    views.append(self._matcher.scan(view))
+        views = [self._matcher.scan(view) for view in prepared.token_views]
         for run in set(prepared.letter_runs):
             views.append(self._matcher.scan(self._matcher.split_letter_run(run)))
         return [ViewHits(hits) for hits in views if hits]
