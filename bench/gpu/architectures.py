@@ -25,38 +25,83 @@ from reelforge.engines.diffusion.tiny import (
 )
 
 LTX2_TRANSFORMER: dict[str, Any] = {
-    "in_channels": 128, "out_channels": 128, "patch_size": 1, "patch_size_t": 1,
-    "num_attention_heads": 32, "attention_head_dim": 128, "cross_attention_dim": 4096,
-    "audio_in_channels": 128, "audio_out_channels": 128, "audio_num_attention_heads": 32,
-    "audio_attention_head_dim": 64, "audio_cross_attention_dim": 2048, "num_layers": 48,
-    "caption_channels": 3840, "qk_norm": "rms_norm_across_heads", "rope_type": "split",
+    "in_channels": 128,
+    "out_channels": 128,
+    "patch_size": 1,
+    "patch_size_t": 1,
+    "num_attention_heads": 32,
+    "attention_head_dim": 128,
+    "cross_attention_dim": 4096,
+    "audio_in_channels": 128,
+    "audio_out_channels": 128,
+    "audio_num_attention_heads": 32,
+    "audio_attention_head_dim": 64,
+    "audio_cross_attention_dim": 2048,
+    "num_layers": 48,
+    "caption_channels": 3840,
+    "qk_norm": "rms_norm_across_heads",
+    "rope_type": "split",
     "rope_double_precision": True,
 }
 GEMMA3_12B_TEXT: dict[str, Any] = {
-    "hidden_size": 3840, "intermediate_size": 15360, "num_hidden_layers": 48,
-    "num_attention_heads": 16, "num_key_value_heads": 8, "head_dim": 256,
-    "vocab_size": 262208, "max_position_embeddings": 131072, "sliding_window": 1024,
+    "hidden_size": 3840,
+    "intermediate_size": 15360,
+    "num_hidden_layers": 48,
+    "num_attention_heads": 16,
+    "num_key_value_heads": 8,
+    "head_dim": 256,
+    "vocab_size": 262208,
+    "max_position_embeddings": 131072,
+    "sliding_window": 1024,
 }
 SIGLIP_SO400M: dict[str, Any] = {
-    "hidden_size": 1152, "intermediate_size": 4304, "num_hidden_layers": 27,
-    "num_attention_heads": 16, "image_size": 896, "patch_size": 14,
+    "hidden_size": 1152,
+    "intermediate_size": 4304,
+    "num_hidden_layers": 27,
+    "num_attention_heads": 16,
+    "image_size": 896,
+    "patch_size": 14,
 }
 WAN22_5B_TRANSFORMER: dict[str, Any] = {
-    "patch_size": (1, 2, 2), "num_attention_heads": 24, "attention_head_dim": 128,
-    "in_channels": 48, "out_channels": 48, "text_dim": 4096, "freq_dim": 256, "ffn_dim": 14336,
-    "num_layers": 30, "cross_attn_norm": True, "qk_norm": "rms_norm_across_heads",
-    "eps": 1e-6, "rope_max_seq_len": 1024,
+    "patch_size": (1, 2, 2),
+    "num_attention_heads": 24,
+    "attention_head_dim": 128,
+    "in_channels": 48,
+    "out_channels": 48,
+    "text_dim": 4096,
+    "freq_dim": 256,
+    "ffn_dim": 14336,
+    "num_layers": 30,
+    "cross_attn_norm": True,
+    "qk_norm": "rms_norm_across_heads",
+    "eps": 1e-6,
+    "rope_max_seq_len": 1024,
 }
 WAN22_VAE: dict[str, Any] = {
-    "base_dim": 160, "decoder_base_dim": 256, "z_dim": 48, "dim_mult": [1, 2, 4, 4],
-    "num_res_blocks": 2, "is_residual": True, "in_channels": 12, "out_channels": 12,
-    "patch_size": 2, "scale_factor_spatial": 16, "scale_factor_temporal": 4,
-    "temperal_downsample": [False, True, True], "latents_mean": [0.0] * 48,
+    "base_dim": 160,
+    "decoder_base_dim": 256,
+    "z_dim": 48,
+    "dim_mult": [1, 2, 4, 4],
+    "num_res_blocks": 2,
+    "is_residual": True,
+    "in_channels": 12,
+    "out_channels": 12,
+    "patch_size": 2,
+    "scale_factor_spatial": 16,
+    "scale_factor_temporal": 4,
+    "temperal_downsample": [False, True, True],
+    "latents_mean": [0.0] * 48,
     "latents_std": [1.0] * 48,
 }
 UMT5_XXL: dict[str, Any] = {
-    "d_model": 4096, "d_kv": 64, "d_ff": 10240, "num_layers": 24, "num_heads": 64,
-    "vocab_size": 256384, "relative_attention_num_buckets": 32, "feed_forward_proj": "gated-gelu",
+    "d_model": 4096,
+    "d_kv": 64,
+    "d_ff": 10240,
+    "num_layers": 24,
+    "num_heads": 64,
+    "vocab_size": 256384,
+    "relative_attention_num_buckets": 32,
+    "feed_forward_proj": "gated-gelu",
 }
 
 
@@ -94,7 +139,11 @@ def build_pipeline(family: str, device: torch.device, dtype: torch.dtype, tiny: 
 def _tiny_upsampler(pipeline: Any) -> Any:
     ltx2 = import_any("diffusers.pipelines.ltx2")
     model = ltx2.LTX2LatentUpsamplerModel(
-        in_channels=4, mid_channels=32, num_blocks_per_stage=1, dims=3, spatial_upsample=True,
+        in_channels=4,
+        mid_channels=32,
+        num_blocks_per_stage=1,
+        dims=3,
+        spatial_upsample=True,
         temporal_upsample=False,
     )
     return ltx2.LTX2LatentUpsamplePipeline(vae=pipeline.vae, latent_upsampler=model)

@@ -35,8 +35,12 @@ from reelforge.engines.diffusion.presets import PRESETS
 from reelforge.media import render_media
 
 H100_ACHIEVABLE_TFLOPS = 800.0
-PRESET_BY_RECIPE = {("ltx2", "distilled"): "ltx2", ("ltx2", "full"): "ltx2-full",
-                    ("wan", "distilled"): "wan22-5b", ("wan", "full"): "wan22-5b"}
+PRESET_BY_RECIPE = {
+    ("ltx2", "distilled"): "ltx2",
+    ("ltx2", "full"): "ltx2-full",
+    ("wan", "distilled"): "wan22-5b",
+    ("wan", "full"): "wan22-5b",
+}
 
 
 @dataclass
@@ -85,13 +89,22 @@ class StepClock:
 def engine_options(args: argparse.Namespace, family: str) -> dict[str, Any]:
     preset = PRESET_BY_RECIPE[(family, args.recipe)]
     options: dict[str, Any] = {
-        "preset": preset, "models": {}, "device": "cpu" if args.tiny else "cuda",
-        "compile": args.compile, "attention_backend": args.attention_backend,
-        "vae_tiling": True, "two_stage": args.recipe == "distilled",
+        "preset": preset,
+        "models": {},
+        "device": "cpu" if args.tiny else "cuda",
+        "compile": args.compile,
+        "attention_backend": args.attention_backend,
+        "vae_tiling": True,
+        "two_stage": args.recipe == "distilled",
     }
     if args.tiny:
-        options |= {"gen_width": 64, "gen_height": 64, "frame_stride": 8,
-                    "steps": {preset: 2}, "dtype": "float32"}
+        options |= {
+            "gen_width": 64,
+            "gen_height": 64,
+            "frame_stride": 8,
+            "steps": {preset: 2},
+            "dtype": "float32",
+        }
     return options
 
 
@@ -108,11 +121,16 @@ def apply_fp8(pipeline: Any) -> str:
 
 
 def levers(args: argparse.Namespace, family: str, fp8: str) -> dict[str, str]:
-    cfg = "inherent (LTX2Pipeline batches cond/uncond)" if family == "ltx2" else (
-        "not available: WanPipeline runs cond and uncond passes sequentially")
+    cfg = (
+        "inherent (LTX2Pipeline batches cond/uncond)"
+        if family == "ltx2"
+        else ("not available: WanPipeline runs cond and uncond passes sequentially")
+    )
     return {
-        "recipe": args.recipe, "compile_repeated_blocks": str(args.compile),
-        "attention_backend": args.attention_backend or "default", "fp8": fp8,
+        "recipe": args.recipe,
+        "compile_repeated_blocks": str(args.compile),
+        "attention_backend": args.attention_backend or "default",
+        "fp8": fp8,
         "cfg_batching": cfg if args.cfg_batching else "not requested",
         "vae_tiling": "True",
     }
@@ -129,8 +147,12 @@ def run_job(
 
 
 def measure(
-    engine: DiffusersEngine, spec: GenerationSpec, timer: Timer, mode: str,
-    lever_record: dict[str, str], note: str = "",
+    engine: DiffusersEngine,
+    spec: GenerationSpec,
+    timer: Timer,
+    mode: str,
+    lever_record: dict[str, str],
+    note: str = "",
 ) -> Result:
     model = engine._models[engine.options.preset]
     pipeline: Any = model.text_to_video
@@ -141,29 +163,47 @@ def measure(
         torch.cuda.reset_peak_memory_stats(timer.device)
     with tempfile.TemporaryDirectory() as workdir:
         wall, _ = run_job(engine, spec, timer, Path(workdir))
-    peak = (torch.cuda.max_memory_allocated(timer.device) / 2**30
-            if timer.device.type == "cuda" else None)
+    peak = (
+        torch.cuda.max_memory_allocated(timer.device) / 2**30
+        if timer.device.type == "cuda"
+        else None
+    )
     flops = sum(recorder.count_flops() for recorder in recorders)
     for recorder in recorders:
         recorder.unwrap()
     return Result(
-        family=model.family, preset=engine.options.preset, seconds=spec.seconds, mode=mode,
-        wall_s=round(wall, 3), gpu_s_per_video_s=round(wall / spec.seconds, 3),
-        transformer_calls=recorders[0].call_count, counted_tflop=significant(flops / 1e12),
-        achieved_tflops=significant(flops / 1e12 / wall), peak_gpu_gib=peak and round(peak, 2),
-        levers=lever_record, note=note,
+        family=model.family,
+        preset=engine.options.preset,
+        seconds=spec.seconds,
+        mode=mode,
+        wall_s=round(wall, 3),
+        gpu_s_per_video_s=round(wall / spec.seconds, 3),
+        transformer_calls=recorders[0].call_count,
+        counted_tflop=significant(flops / 1e12),
+        achieved_tflops=significant(flops / 1e12 / wall),
+        peak_gpu_gib=peak and round(peak, 2),
+        levers=lever_record,
+        note=note,
     )
 
 
 def stock_baseline(
-    pipeline: Any, upsampler: Any, family: str, spec: GenerationSpec, args: argparse.Namespace,
+    pipeline: Any,
+    upsampler: Any,
+    family: str,
+    spec: GenerationSpec,
+    args: argparse.Namespace,
     timer: Timer,
 ) -> Result:
     """Stock diffusers: the pipeline's own default recipe, no levers, measured for K steps."""
     stock = "ltx2-full" if family == "ltx2" else "wan22-5b"
     options = engine_options(args, family) | {
-        "preset": stock, "compile": False, "attention_backend": None, "vae_tiling": False,
-        "two_stage": False, "steps": {stock: args.baseline_steps},
+        "preset": stock,
+        "compile": False,
+        "attention_backend": None,
+        "vae_tiling": False,
+        "two_stage": False,
+        "steps": {stock: args.baseline_steps},
     }
     pipeline.vae.disable_tiling()
     engine = DiffusersEngine(parse_options(options))
@@ -208,7 +248,7 @@ def bench_family(family: str, args: argparse.Namespace) -> list[Result]:
             baseline = stock_baseline(pipeline, upsampler, family, spec, args, timer)
             results.append(baseline)
             ratio = baseline.wall_s / results[-2].wall_s
-            results[-2].note = f"{ratio:.2f}x faster than stock diffusers defaults"
+            results[-2].note = f"stock / reelforge wall time = {ratio:.2f}"
         print(json.dumps(asdict(results[-1 - int(args.baseline)])), flush=True)
     return results
 
@@ -232,8 +272,11 @@ def check_configs() -> None:
 
 
 def markdown(results: list[Result]) -> str:
-    lines = ["| model | preset | s | run | wall s | GPU-s / video-s | transformer calls "
-             "| counted TFLOP | TFLOP/s | peak GiB | note |", "|" + "---|" * 11]
+    lines = [
+        "| model | preset | s | run | wall s | GPU-s / video-s | transformer calls "
+        "| counted TFLOP | TFLOP/s | peak GiB | note |",
+        "|" + "---|" * 11,
+    ]
     for r in results:
         lines.append(
             f"| {r.family} | {r.preset} | {r.seconds} | {r.mode} | {r.wall_s} | "
@@ -249,16 +292,23 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--tiny", action="store_true", help="CPU smoke run with tiny shapes")
     parser.add_argument("--family", choices=["ltx2", "wan", "both"], default="both")
     parser.add_argument("--seconds", type=int, nargs="+", default=[4, 8, 12])
-    parser.add_argument("--recipe", choices=["distilled", "full"], default="distilled",
-                        help="LTX-2: distilled two-stage (8+3 steps, no CFG) or full (CFG+STG)")
+    parser.add_argument(
+        "--recipe",
+        choices=["distilled", "full"],
+        default="distilled",
+        help="LTX-2: distilled two-stage (8+3 steps, no CFG) or full (CFG+STG)",
+    )
     parser.add_argument("--compile", action="store_true", help="compile_repeated_blocks")
     parser.add_argument("--attention-backend", default=None, help="e.g. _native_cudnn, flash")
     parser.add_argument("--fp8", action="store_true", help="FP8 transformer via torchao")
     parser.add_argument("--cfg-batching", action="store_true", help="record CFG batching")
     parser.add_argument("--no-baseline", dest="baseline", action="store_false")
     parser.add_argument("--baseline-steps", type=int, default=2)
-    parser.add_argument("--check-configs", action="store_true",
-                        help="build the full architectures on the meta device, print sizes")
+    parser.add_argument(
+        "--check-configs",
+        action="store_true",
+        help="build the full architectures on the meta device, print sizes",
+    )
     parser.add_argument("--out", type=Path, default=None, help="write results as JSON")
     return parser.parse_args()
 
