@@ -76,6 +76,7 @@ _CHAR_CLASSES = bytes.maketrans(
 # Leet next to a letter ("k1ll", "4k"), punctuation inside a word ("s.w.i.f.t", "bat-man").
 _SPOT_PATTERNS = ("a1", "1a", "a.a", "a..a", "a...a")
 _WINDOW_CHARS = 60
+_MAX_SPOTS = 64
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,8 @@ def _suspicious_windows(base: str) -> list[str]:
     # whitespace " "): then a few str.find calls, in C, locate the spots.
     masked = base.encode().translate(_CHAR_CLASSES).decode()
     spots = sorted({i for pattern in _SPOT_PATTERNS for i in _find_all(masked, pattern)})
+    if len(spots) > _MAX_SPOTS:
+        return [base]  # windows would cover most of the text anyway
     spans: list[list[int]] = []
     for spot in spots:
         start = max(0, base.rfind(" ", 0, max(0, spot - _WINDOW_CHARS)))
@@ -155,7 +158,7 @@ def _suspicious_windows(base: str) -> list[str]:
 def _find_all(text: str, pattern: str) -> list[int]:
     found = []
     index = text.find(pattern)
-    while index != -1:
+    while index != -1 and len(found) <= _MAX_SPOTS:
         found.append(index)
         index = text.find(pattern, index + 1)
     return found
