@@ -156,7 +156,7 @@ def _suspicious_windows(base: str) -> list[str]:
 
 
 def _find_all(text: str, pattern: str) -> list[int]:
-    found = []
+    found: list[int] = []
     index = text.find(pattern)
     while index != -1 and len(found) <= _MAX_SPOTS:
         found.append(index)
