@@ -8,7 +8,16 @@ import numpy as np
 import pytest
 
 from reelforge.policy import FacePolicy, PolicyDecision
-from tests.policy.images import LabelledImage, hard_faces, labelled_images, sample
+
+# scikit-image (a dev/test dependency) provides the labelled photos.
+pytest.importorskip("skimage", reason="install the dev extra: scikit-image provides test images")
+
+from tests.policy.images import (  # noqa: E402
+    LabelledImage,
+    hard_faces,
+    labelled_images,
+    sample,
+)
 
 
 @pytest.fixture(scope="module")
