@@ -12,7 +12,7 @@ from reelforge.policy import FacePolicy, PolicyDecision
 # scikit-image (a dev/test dependency) provides the labelled photos.
 pytest.importorskip("skimage", reason="install the dev extra: scikit-image provides test images")
 
-from tests.policy.images import (  # noqa: E402
+from tests.policy.images import (
     LabelledImage,
     hard_faces,
     labelled_images,
