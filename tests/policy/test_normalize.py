@@ -50,3 +50,7 @@ def test_plain_prompt_has_one_view_and_no_runs() -> None:
 
 def test_two_single_letter_words_are_not_a_run() -> None:
     assert prompt_views("was i a fool").letter_runs == []
+
+
+def test_typographic_quotes_and_dashes_become_ascii() -> None:
+    assert normalise("It\u2019s \u201cfine\u201d \u2014 really") == "it's \"fine\" - really"

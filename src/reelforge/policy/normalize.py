@@ -32,6 +32,8 @@ _LATIN = "abeekmhopctyxsiijdghqwlbabyenikvoptuxwcooldi"
 _HOMOGLYPHS: dict[int, str] = {
     **{ord(lookalike): latin for lookalike, latin in zip(_LOOKALIKES, _LATIN, strict=True)},
     **{0xDF: "ss", 0xE6: "ae", 0x153: "oe"},
+    # Typographic quotes and dashes: common in pasted text, and ASCII keeps the fast path.
+    **{0x2018: "'", 0x2019: "'", 0x201C: '"', 0x201D: '"', 0x2013: "-", 0x2014: "-"},
 }
 _LEET_COMMON = {
     "0": "o", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9": "g",
@@ -94,6 +96,8 @@ def normalise(text: str) -> str:
     if text.isascii():
         return text
     text = text.translate(_HOMOGLYPHS)
+    if text.isascii():
+        return text
     decomposed = unicodedata.normalize("NFD", text)
     return unicodedata.normalize("NFC", _COMBINING_MARKS.sub("", decomposed))
 
