@@ -53,4 +53,4 @@ def test_two_single_letter_words_are_not_a_run() -> None:
 
 
 def test_typographic_quotes_and_dashes_become_ascii() -> None:
-    assert normalise("It\u2019s \u201cfine\u201d \u2014 really") == "it's \"fine\" - really"
+    assert normalise("It\u2019s \u201cfine\u201d \u2014 really") == 'it\'s "fine" - really'

@@ -32,9 +32,11 @@ _LATIN = "abeekmhopctyxsiijdghqwlbabyenikvoptuxwcooldi"
 _HOMOGLYPHS: dict[int, str] = {
     **{ord(lookalike): latin for lookalike, latin in zip(_LOOKALIKES, _LATIN, strict=True)},
     **{0xDF: "ss", 0xE6: "ae", 0x153: "oe"},
-    # Typographic quotes and dashes: common in pasted text, and ASCII keeps the fast path.
-    **{0x2018: "'", 0x2019: "'", 0x201C: '"', 0x201D: '"', 0x2013: "-", 0x2014: "-"},
 }
+_TYPOGRAPHIC = (
+    ("\u2018", "'"), ("\u2019", "'"), ("\u201c", '"'), ("\u201d", '"'),
+    ("\u2013", "-"), ("\u2014", "-"),
+)  # fmt: skip
 _LEET_COMMON = {
     "0": "o", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9": "g",
     "@": "a", "$": "s", "!": "i", "|": "l", "+": "t", "\u20ac": "e", "\u00a3": "l",
@@ -95,9 +97,13 @@ def normalise(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).casefold()
     if text.isascii():
         return text
-    text = text.translate(_HOMOGLYPHS)
+    # Typographic quotes and dashes are common in pasted text; str.replace runs at C speed and
+    # usually leaves plain ASCII, which keeps the fast path.
+    for typographic, plain in _TYPOGRAPHIC:
+        text = text.replace(typographic, plain)
     if text.isascii():
         return text
+    text = text.translate(_HOMOGLYPHS)
     decomposed = unicodedata.normalize("NFD", text)
     return unicodedata.normalize("NFC", _COMBINING_MARKS.sub("", decomposed))
 
