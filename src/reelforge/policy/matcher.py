@@ -1,13 +1,15 @@
 """Finding lexicon phrases in token sequences: a token trie, plus a character trie for de-spaced
 letter runs. Both are built once; scanning reads them only, so one matcher serves many threads.
 
-The scan visits only positions whose token starts some phrase (a set lookup done in a list
+Letter runs ("t a y l o r s w i f t" joined) are searched with one regex built from the
+character trie. The scan visits only positions whose token starts some phrase (a set lookup done in a list
 comprehension), then walks the trie from there, so its cost grows with the prompt's length and
 not with the size of the lexicons.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import NamedTuple
 
@@ -46,6 +48,7 @@ class PhraseMatcher:
                 # One-token forms (including de-spaced ones) are what a letter run can spell.
                 if len(form) == 1 and len(form[0]) >= _MIN_RUN_MATCH:
                     _insert(self._char_root, form[0], phrase.entry)
+        self._run_pattern = re.compile(_trie_pattern(self._char_root) or "(?!)")
 
     def scan(self, view: list[str]) -> list[Hit]:
         """Every phrase occurrence in a token sequence (overlaps included)."""
@@ -67,29 +70,21 @@ class PhraseMatcher:
         return hits
 
     def split_letter_run(self, run: str) -> list[str]:
-        """The de-spaced phrases inside a letter run, in order, as a token sequence to scan."""
-        found: list[str] = []
-        position = 0
-        while position < len(run):
-            longest = self._longest_at(run, position)
-            if longest:
-                found.append(run[position : position + longest])
-                position += longest
-            else:
-                position += 1
-        return found
+        """The de-spaced phrases inside a letter run, in order, as a token sequence to scan.
 
-    def _longest_at(self, run: str, position: int) -> int:
-        node = self._char_root
-        longest = 0
-        for offset in range(position, len(run)):
-            next_node = node.children.get(run[offset])
-            if next_node is None:
-                break
-            node = next_node
-            if node.entries:
-                longest = offset + 1 - position
-        return longest
+        At each position the longest phrase wins, then the search goes on after it.
+        """
+        return self._run_pattern.findall(run)
+
+
+def _trie_pattern(node: _Node) -> str:
+    """A regex equal to the trie: prefixes factored out, so matching stays in C and is greedy
+    (the longest phrase at a position wins)."""
+    branches = [re.escape(key) + _trie_pattern(child) for key, child in node.children.items()]
+    if not branches:
+        return ""
+    body = branches[0] if len(branches) == 1 else f"(?:{'|'.join(branches)})"
+    return f"(?:{body})?" if node.entries else body
 
 
 def _insert(root: _Node, keys: Iterable[str], entry: LexiconEntry) -> None:
