@@ -93,108 +93,71 @@ def _tiny_gemma3(vocab_size: int) -> Any:
     return transformers.Gemma3ForConditionalGeneration(config).eval()
 
 
+# Component configurations (the Gemma side lives in _tiny_gemma3).
+TINY_LTX2_TRANSFORMER: dict[str, Any] = {
+    "in_channels": 4, "out_channels": 4, "patch_size": 1, "patch_size_t": 1,
+    "num_attention_heads": 2, "attention_head_dim": 8, "cross_attention_dim": 16,
+    "audio_in_channels": 4, "audio_out_channels": 4, "audio_num_attention_heads": 2,
+    "audio_attention_head_dim": 4, "audio_cross_attention_dim": 8, "num_layers": 2,
+    "qk_norm": "rms_norm_across_heads", "rope_double_precision": False, "rope_type": "split",
+}
+# 4 heads x 8 dims = 32 = the Gemma hidden size, as the connectors require.
+TINY_LTX2_CONNECTORS: dict[str, Any] = {
+    "video_connector_num_attention_heads": 4, "video_connector_attention_head_dim": 8,
+    "video_connector_num_layers": 1, "video_connector_num_learnable_registers": None,
+    "audio_connector_num_attention_heads": 4, "audio_connector_attention_head_dim": 8,
+    "audio_connector_num_layers": 1, "audio_connector_num_learnable_registers": None,
+    "connector_rope_base_seq_len": 32, "rope_theta": 10000.0, "rope_double_precision": False,
+    "causal_temporal_positioning": False, "rope_type": "split",
+}
+TINY_LTX2_VAE: dict[str, Any] = {
+    "in_channels": 3, "out_channels": 3, "latent_channels": 4, "block_out_channels": (8,),
+    "decoder_block_out_channels": (8,), "layers_per_block": (1,),
+    "decoder_layers_per_block": (1, 1), "spatio_temporal_scaling": (True,),
+    "decoder_spatio_temporal_scaling": (True,), "decoder_inject_noise": (False, False),
+    "downsample_type": ("spatial",), "upsample_residual": (False,), "upsample_factor": (1,),
+    "timestep_conditioning": False, "patch_size": 1, "patch_size_t": 1,
+    "encoder_causal": True, "decoder_causal": False,
+}
+TINY_LTX2_AUDIO_VAE: dict[str, Any] = {
+    "base_channels": 4, "output_channels": 2, "ch_mult": (1,), "num_res_blocks": 1,
+    "attn_resolutions": None, "in_channels": 2, "resolution": 32, "latent_channels": 2,
+    "norm_type": "pixel", "causality_axis": "height", "dropout": 0.0,
+    "mid_block_add_attention": False, "sample_rate": 16000, "mel_hop_length": 160,
+    "is_causal": True, "mel_bins": 8,
+}
+# 8 * 5 * 4 = 160 = mel_hop_length: one mel frame becomes one hop of samples.
+TINY_LTX2_VOCODER: dict[str, Any] = {
+    "in_channels": 2 * 8, "hidden_channels": 16, "out_channels": 2,
+    "upsample_kernel_sizes": [16, 10, 8], "upsample_factors": [8, 5, 4],
+    "resnet_kernel_sizes": [3], "resnet_dilations": [[1, 3, 5]],
+    "leaky_relu_negative_slope": 0.1, "output_sampling_rate": 16000,
+}
+
+
 def _tiny_ltx2() -> Any:
     diffusers = import_any("diffusers")
     ltx2 = import_any("diffusers.pipelines.ltx2")
     tokenizer = tiny_gemma_tokenizer()
     text_encoder = _tiny_gemma3(vocab_size=len(tokenizer))
-    text_hidden = text_encoder.config.text_config.hidden_size
-    transformer = diffusers.LTX2VideoTransformer3DModel(
-        in_channels=4,
-        out_channels=4,
-        patch_size=1,
-        patch_size_t=1,
-        num_attention_heads=2,
-        attention_head_dim=8,
-        cross_attention_dim=16,
-        audio_in_channels=4,
-        audio_out_channels=4,
-        audio_num_attention_heads=2,
-        audio_attention_head_dim=4,
-        audio_cross_attention_dim=8,
-        num_layers=2,
-        qk_norm="rms_norm_across_heads",
-        caption_channels=text_hidden,
-        rope_double_precision=False,
-        rope_type="split",
-    )
-    # 4 heads x 8 dims = 32 = the Gemma hidden size, as the connectors require.
+    text_config = text_encoder.config.text_config
     connectors = ltx2.LTX2TextConnectors(
-        caption_channels=text_hidden,
-        text_proj_in_factor=text_encoder.config.text_config.num_hidden_layers + 1,
-        video_connector_num_attention_heads=4,
-        video_connector_attention_head_dim=8,
-        video_connector_num_layers=1,
-        video_connector_num_learnable_registers=None,
-        audio_connector_num_attention_heads=4,
-        audio_connector_attention_head_dim=8,
-        audio_connector_num_layers=1,
-        audio_connector_num_learnable_registers=None,
-        connector_rope_base_seq_len=32,
-        rope_theta=10000.0,
-        rope_double_precision=False,
-        causal_temporal_positioning=False,
-        rope_type="split",
+        caption_channels=text_config.hidden_size,
+        text_proj_in_factor=text_config.num_hidden_layers + 1,
+        **TINY_LTX2_CONNECTORS,
     )
-    vae = diffusers.AutoencoderKLLTX2Video(
-        in_channels=3,
-        out_channels=3,
-        latent_channels=4,
-        block_out_channels=(8,),
-        decoder_block_out_channels=(8,),
-        layers_per_block=(1,),
-        decoder_layers_per_block=(1, 1),
-        spatio_temporal_scaling=(True,),
-        decoder_spatio_temporal_scaling=(True,),
-        decoder_inject_noise=(False, False),
-        downsample_type=("spatial",),
-        upsample_residual=(False,),
-        upsample_factor=(1,),
-        timestep_conditioning=False,
-        patch_size=1,
-        patch_size_t=1,
-        encoder_causal=True,
-        decoder_causal=False,
-    )
-    audio_vae = diffusers.AutoencoderKLLTX2Audio(
-        base_channels=4,
-        output_channels=2,
-        ch_mult=(1,),
-        num_res_blocks=1,
-        attn_resolutions=None,
-        in_channels=2,
-        resolution=32,
-        latent_channels=2,
-        norm_type="pixel",
-        causality_axis="height",
-        dropout=0.0,
-        mid_block_add_attention=False,
-        sample_rate=16000,
-        mel_hop_length=160,
-        is_causal=True,
-        mel_bins=8,
-    )
-    # 8 * 5 * 4 = 160 = mel_hop_length: one mel frame becomes one hop of samples.
-    vocoder = ltx2.LTX2Vocoder(
-        in_channels=audio_vae.config.output_channels * audio_vae.config.mel_bins,
-        hidden_channels=16,
-        out_channels=2,
-        upsample_kernel_sizes=[16, 10, 8],
-        upsample_factors=[8, 5, 4],
-        resnet_kernel_sizes=[3],
-        resnet_dilations=[[1, 3, 5]],
-        leaky_relu_negative_slope=0.1,
-        output_sampling_rate=16000,
+    transformer = diffusers.LTX2VideoTransformer3DModel(
+        caption_channels=text_config.hidden_size, **TINY_LTX2_TRANSFORMER
     )
     return diffusers.LTX2Pipeline(
         scheduler=diffusers.FlowMatchEulerDiscreteScheduler(),
-        vae=vae,
-        audio_vae=audio_vae,
+        vae=diffusers.AutoencoderKLLTX2Video(**TINY_LTX2_VAE),
+        audio_vae=diffusers.AutoencoderKLLTX2Audio(**TINY_LTX2_AUDIO_VAE),
         text_encoder=text_encoder,
         tokenizer=tokenizer,
         connectors=connectors,
         transformer=transformer,
-        vocoder=vocoder,
+        vocoder=ltx2.LTX2Vocoder(**TINY_LTX2_VOCODER),
     )
 
 
@@ -222,58 +185,36 @@ def tiny_t5_tokenizer() -> Any:
     return T5Tokenizer(vocab=specials + words + letters + [("▁", -5.0)], extra_ids=0)
 
 
+TINY_UMT5: dict[str, Any] = {
+    "d_model": 32, "d_kv": 8, "d_ff": 32, "num_layers": 1, "num_heads": 4,
+    "relative_attention_num_buckets": 8,
+}
+TINY_WAN_VAE: dict[str, Any] = {
+    "base_dim": 3, "z_dim": 48, "in_channels": 12, "out_channels": 12, "is_residual": True,
+    "patch_size": 2, "latents_mean": [0.0] * 48, "latents_std": [1.0] * 48,
+    "dim_mult": [1, 1, 1, 1], "num_res_blocks": 1, "scale_factor_spatial": 16,
+    "scale_factor_temporal": 4, "temperal_downsample": [False, True, True],
+}
+TINY_WAN_TRANSFORMER: dict[str, Any] = {
+    "patch_size": (1, 2, 2), "num_attention_heads": 2, "attention_head_dim": 12,
+    "in_channels": 48, "out_channels": 48, "text_dim": 32, "freq_dim": 256, "ffn_dim": 32,
+    "num_layers": 2, "cross_attn_norm": True, "qk_norm": "rms_norm_across_heads",
+    "rope_max_seq_len": 32,
+}
+
+
 def _tiny_wan() -> Any:
     diffusers = import_any("diffusers")
     transformers = import_any("transformers")
     tokenizer = tiny_t5_tokenizer()
-    text_encoder = transformers.UMT5EncoderModel(
-        transformers.UMT5Config(
-            d_model=32,
-            d_kv=8,
-            d_ff=32,
-            num_layers=1,
-            num_heads=4,
-            vocab_size=len(tokenizer),
-            relative_attention_num_buckets=8,
-        )
-    ).eval()
-    vae = diffusers.AutoencoderKLWan(
-        base_dim=3,
-        z_dim=48,
-        in_channels=12,
-        out_channels=12,
-        is_residual=True,
-        patch_size=2,
-        latents_mean=[0.0] * 48,
-        latents_std=[1.0] * 48,
-        dim_mult=[1, 1, 1, 1],
-        num_res_blocks=1,
-        scale_factor_spatial=16,
-        scale_factor_temporal=4,
-        temperal_downsample=[False, True, True],
-    )
-    transformer = diffusers.WanTransformer3DModel(
-        patch_size=(1, 2, 2),
-        num_attention_heads=2,
-        attention_head_dim=12,
-        in_channels=48,
-        out_channels=48,
-        text_dim=32,
-        freq_dim=256,
-        ffn_dim=32,
-        num_layers=2,
-        cross_attn_norm=True,
-        qk_norm="rms_norm_across_heads",
-        rope_max_seq_len=32,
-    )
-    scheduler = diffusers.UniPCMultistepScheduler(
-        prediction_type="flow_prediction", use_flow_sigmas=True, flow_shift=5.0
-    )
+    umt5 = transformers.UMT5Config(vocab_size=len(tokenizer), **TINY_UMT5)
     return diffusers.WanPipeline(
         tokenizer=tokenizer,
-        text_encoder=text_encoder,
-        vae=vae,
-        scheduler=scheduler,
-        transformer=transformer,
+        text_encoder=transformers.UMT5EncoderModel(umt5).eval(),
+        vae=diffusers.AutoencoderKLWan(**TINY_WAN_VAE),
+        scheduler=diffusers.UniPCMultistepScheduler(
+            prediction_type="flow_prediction", use_flow_sigmas=True, flow_shift=5.0
+        ),
+        transformer=diffusers.WanTransformer3DModel(**TINY_WAN_TRANSFORMER),
         expand_timesteps=True,
     )
