@@ -1,10 +1,10 @@
 """Finding lexicon phrases in token sequences: a token trie, plus a character trie for de-spaced
 letter runs. Both are built once; scanning reads them only, so one matcher serves many threads.
 
-Letter runs ("t a y l o r s w i f t" joined) are searched with one regex built from the
-character trie. The scan visits only positions whose token starts some phrase (a set lookup done in a list
+The scan visits only positions whose token starts some phrase (a set lookup done in a list
 comprehension), then walks the trie from there, so its cost grows with the prompt's length and
-not with the size of the lexicons.
+not with the size of the lexicons. Letter runs ("t a y l o r s w i f t" joined) are searched
+with one regex built from the character trie.
 """
 
 from __future__ import annotations
