@@ -154,3 +154,15 @@ def test_two_stage_needs_sizes_that_halve_legally(make_engine: EngineFactory) ->
     engine = make_engine("ltx2", two_stage=True, gen_width=96, gen_height=32)
     with pytest.raises(EngineError, match="multiple of 64"):
         generate(engine, spec())
+
+
+def test_concurrent_jobs_on_one_engine_match_sequential_runs(make_engine: EngineFactory) -> None:
+    """Worker slots share the engine: runs must not interleave inside the pipeline."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    engine = make_engine("wan22-5b")
+    _, expected = generate(engine, spec(seed=31))
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        runs = list(pool.map(lambda _: generate(engine, spec(seed=31))[1], range(2)))
+    for frames in runs:
+        assert all(np.array_equal(a, b) for a, b in zip(frames, expected, strict=True))

@@ -9,6 +9,7 @@ only inside ``load()``/``generate()`` so the CLI starts without the gpu extra.
 
 from __future__ import annotations
 
+import threading
 import traceback
 from typing import TYPE_CHECKING
 
@@ -43,6 +44,9 @@ class DiffusersEngine:
     def __init__(self, options: DiffusersOptions) -> None:
         self.options = options
         self._models: dict[str, LoadedModel] = {}
+        # Pipelines keep per-call state (scheduler timesteps, offload hooks): one run at a time.
+        # Worker slots beyond one therefore queue here; they still overlap the MP4 encode.
+        self._run_lock = threading.Lock()
 
     def load(self) -> None:
         """Load each checkpoint in use once (presets sharing a checkpoint share weights)."""
@@ -130,7 +134,8 @@ class DiffusersEngine:
 
         tracker = ProgressTracker(control, plan_stages(model, request))
         try:
-            raw = run(model, request, tracker)
+            with self._run_lock:
+                raw = run(model, request, tracker)
         except JobInterrupted as exc:
             _release(exc, model)
             raise
