@@ -1,4 +1,4 @@
-"""The ``reelforge`` command line: generate, serve, worker (and keys, models when installed)."""
+"""The ``reelforge`` command line: generate, serve, worker, keys, models."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ from rich.console import Console
 from rich.logging import RichHandler
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from reelforge.cli_keys import keys_app
+from reelforge.cli_models import models_app
 from reelforge.config import Settings, load_settings
 from reelforge.domain.errors import ConfigError, EngineLoadError, ReelForgeError, SpecError
 from reelforge.domain.jobs import Job, Status
@@ -26,6 +28,8 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+app.add_typer(keys_app, name="keys", help="Create, list and revoke API keys.")
+app.add_typer(models_app, name="models", help="List, download and verify diffusers models.")
 console = Console(stderr=True)
 ConfigOption = Annotated[
     Path | None, typer.Option("--config", help="TOML settings file (REELFORGE_* keys, lowercase).")
