@@ -7,7 +7,7 @@
 3. claim the idempotency key, or replay / refuse (``IdempotencyConflict``);
 4. resolve the first frame (data URL, http(s) URL or upload), vet it, check it for faces, and
    store it as ``inputs/<job id>/first_frame.png`` *before* the row exists;
-5. insert the job and the idempotency record in one transaction, then wake the workers.
+5. insert the job (with the idempotency record, in one transaction), then wake the workers.
 
 Whatever fails after step 3 releases the key and removes the stored frame, so nothing is left
 queued or half-written. Surfaces pass ``render`` to turn the new job into their own response
@@ -16,6 +16,7 @@ body; that body is what an idempotent retry gets back, byte for byte.
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 from collections.abc import Callable
@@ -121,7 +122,6 @@ class Admission:
             if idempotency is not None:
                 self.idempotency.release(idempotency)
             raise
-        self.runtime.signals.job_enqueued()
         return Admitted(response, replayed=False)
 
     def _enforce(self, decision: PolicyDecision, owner: str, what: str) -> None:
@@ -189,26 +189,28 @@ class Admission:
         idempotency: IdempotencyKey | None,
     ) -> StoredResponse:
         store = self.runtime.store
-        expires_at = store.clock() + timedelta(seconds=self.retention_seconds)
-        remixed_from = request.remix_of.id if request.remix_of else None
+        create = functools.partial(
+            store.create_job,
+            spec,
+            owner,
+            job_id=job_id,
+            remixed_from=request.remix_of.id if request.remix_of else None,
+            expires_at=store.clock() + timedelta(seconds=self.retention_seconds),
+        )
+        if idempotency is None:
+            # The store's own short transaction (it wakes the workers); render after commit,
+            # outside SQLite's write lock.
+            return render(create())
         with store.engine.connect().execution_options(**WRITE) as conn, conn.begin():
-            job = store.create_job(
-                spec,
-                owner,
-                job_id=job_id,
-                remixed_from=remixed_from,
-                expires_at=expires_at,
-                connection=conn,
-            )
+            job = create(connection=conn)
             response = render(job)
-            if idempotency is not None and not self.idempotency.complete(
-                conn, idempotency, response
-            ):
+            if not self.idempotency.complete(conn, idempotency, response):
                 # Our claim expired and another request took the key: it owns the job.
                 raise IdempotencyConflict(
                     "another request with this Idempotency-Key took over; retry to get its result",
                     reused=False,
                 )
+        self.runtime.signals.job_enqueued()
         return response
 
 

@@ -125,11 +125,14 @@ def test_delete_stops_running_work(live_server: LiveServer, client: openai.OpenA
     video = client.videos.create(prompt="stopped midway", seconds="12", size="1280x720")
     job_id = _job_id(video.id)
     store = live_server.runtime.store
-    wait_for(lambda: store.get_job(job_id).status.value == "running", interval=0.02)
+    # Progress is recorded once the engine is generating (the worker has read the job).
+    wait_for(lambda: store.get_job(job_id).progress > 0, interval=0.02)
     client.videos.delete(video.id)
     # The worker is fenced out: no output appears for the deleted job, and its slot frees up.
     wait_for(lambda: job_id not in _runs(live_server), timeout=5, interval=0.02)
     assert not list(live_server.runtime.blobs.list_prefix(f"jobs/{job_id}"))
+    after = client.videos.create_and_poll(prompt="the next job still runs", seconds="4")
+    assert after.status == "completed"
 
 
 def test_remix_reuses_settings(client: openai.OpenAI, completed: openai.types.Video) -> None:

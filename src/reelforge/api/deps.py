@@ -74,9 +74,10 @@ def idempotency_scope(
     (with defaults) plus a digest of any upload: raw bodies differ between attempts (multipart
     boundaries), the parsed request does not.
     """
+    sdk_call = retry_count is not None and retry_count.isdigit()
+    if key is None and not sdk_call:
+        return None
     fingerprint = hashlib.sha256(route.encode() + b"\n" + canonical).hexdigest()
     if key is not None:
         return IdempotencyKey(owner, "key:" + key, fingerprint)
-    if retry_count is None or not retry_count.isdigit():
-        return None
     return IdempotencyKey(owner, "sdk:" + fingerprint, fingerprint, takeover=retry_count == "0")

@@ -42,9 +42,7 @@ def upgrade() -> None:
         sa.Column("expires_at", UTCDateTime, nullable=False),
         sa.PrimaryKeyConstraint("owner", "key", name=op.f("pk_idempotency_records")),
     )
-    op.create_index(
-        "ix_idempotency_records_expires_at", "idempotency_records", ["expires_at"]
-    )
+    op.create_index("ix_idempotency_records_expires_at", "idempotency_records", ["expires_at"])
 
 
 def downgrade() -> None:
