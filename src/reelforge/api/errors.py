@@ -16,6 +16,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from reelforge.admission import IdempotencyConflict, PolicyRefused
@@ -86,6 +87,11 @@ class ApiError(Exception):
         self.title = title
         self.error_code = error_code
         self.headers = headers
+
+
+def documented(model: type[BaseModel], descriptions: dict[int, str]) -> dict[int | str, Any]:
+    """OpenAPI ``responses`` entries: each status with its error model and description."""
+    return {code: {"model": model, "description": text} for code, text in descriptions.items()}
 
 
 def is_openai_path(path: str) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -18,7 +18,7 @@ from reelforge.api.deps import (
     RetryCountHeader,
     idempotency_scope,
 )
-from reelforge.api.errors import ApiError, not_found
+from reelforge.api.errors import ApiError, documented, not_found
 from reelforge.api.mapping import job_id_from_video_id, to_video
 from reelforge.api.openai_body import read_create_body
 from reelforge.api.openapi_bodies import CREATE_VIDEO_BODY
@@ -36,21 +36,21 @@ from reelforge.domain.jobs import Job
 from reelforge.retention import remove_job_files
 from reelforge.store.idempotency import StoredResponse
 
-_COMMON: dict[int | str, dict[str, Any]] = {
-    code: {"model": OpenAIError, "description": text}
-    for code, text in {
+_COMMON = documented(
+    OpenAIError,
+    {
         400: "Invalid request, or `moderation_blocked`",
         401: "Missing, malformed or revoked API key",
         404: "No such video for this API key",
-    }.items()
-}
-_IDEMPOTENCY: dict[int | str, dict[str, Any]] = {
-    code: {"model": OpenAIError, "description": text}
-    for code, text in {
+    },
+)
+_IDEMPOTENCY = documented(
+    OpenAIError,
+    {
         409: "Idempotency-Key in use by a request still running",
         422: "Idempotency-Key reused with a different body",
-    }.items()
-}
+    },
+)
 VideoId = Annotated[str, Path(max_length=64, description="`video_` + 32 hex digits")]
 _VARIANTS = {
     "video": ("video/mp4", "video.mp4"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -18,7 +18,7 @@ from reelforge.api.deps import (
     RetryCountHeader,
     idempotency_scope,
 )
-from reelforge.api.errors import ApiError, not_found
+from reelforge.api.errors import ApiError, documented, not_found
 from reelforge.api.mapping import job_id_from_task_id, to_task
 from reelforge.api.replies import stored_response
 from reelforge.api.schemas.seed import (
@@ -33,21 +33,21 @@ from reelforge.store.idempotency import IdempotencyKey, StoredResponse
 
 GENERATION = "/vendors/openai/v1/sora/generation"
 PRO_GENERATION = "/vendors/openai/v1/sora-2-pro/generation"
-_COMMON: dict[int | str, dict[str, Any]] = {
-    code: {"model": GatewayError, "description": text}
-    for code, text in {
+_COMMON = documented(
+    GatewayError,
+    {
         400: "Invalid parameters, or refused by the content policy",
         401: "Missing, malformed or revoked API key",
         404: "Unknown task (error_code 2005)",
-    }.items()
-}
-_IDEMPOTENCY: dict[int | str, dict[str, Any]] = {
-    code: {"model": GatewayError, "description": text}
-    for code, text in {
+    },
+)
+_IDEMPOTENCY = documented(
+    GatewayError,
+    {
         409: "Idempotency-Key in use by a request still running",
         422: "Idempotency-Key reused with a different body",
-    }.items()
-}
+    },
+)
 
 router = APIRouter(tags=["Seed task API"])
 
