@@ -11,6 +11,7 @@ are translated here, so routes just let them propagate.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -180,50 +181,51 @@ def _image_field_message(field: str, error: Any) -> str:
     )
 
 
+def idempotency_error(exc: IdempotencyConflict) -> ApiError:
+    if exc.reused:
+        return ApiError(422, str(exc), code="idempotency_key_reused")
+    # 409 while the first request runs; the openai SDK retries 409 after retry-after-ms.
+    headers = {"Retry-After": "1", "retry-after-ms": "500"}
+    return ApiError(409, str(exc), code="idempotency_key_in_use", headers=headers)
+
+
+def invalid_request(exc: RequestValidationError) -> ApiError:
+    message, field = validation_message(exc)
+    return ApiError(400, message, param=field, code="invalid_value", title="Invalid Parameters")
+
+
+def http_error(request: Request, exc: StarletteHTTPException) -> ApiError:
+    message = str(exc.detail)
+    if exc.status_code == 404:
+        message = f"no route {request.method} {request.url.path}; see /docs for the API"
+    headers = dict(exc.headers) if exc.headers else None
+    return ApiError(exc.status_code, message, headers=headers)
+
+
+def unexpected(request: Request, exc: Exception) -> ApiError:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return ApiError(500, "the server hit an unexpected error; it is logged, please retry")
+
+
+# Each exception type -> the ApiError it becomes; the body shape follows the request's surface.
+_TRANSLATIONS: dict[type[Exception], Callable[[Request, Any], ApiError]] = {
+    ApiError: lambda _request, exc: exc,
+    SpecError: lambda request, exc: spec_error(exc, request),
+    JobNotFound: lambda _request, _exc: not_found("this video"),
+    PolicyRefused: lambda _request, exc: policy_refused(exc),
+    IdempotencyConflict: lambda _request, exc: idempotency_error(exc),
+    RequestValidationError: lambda _request, exc: invalid_request(exc),
+    StarletteHTTPException: http_error,
+    Exception: unexpected,
+}
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(ApiError)
-    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
-        return error_response(request, exc)
+    for kind, translate in _TRANSLATIONS.items():
 
-    @app.exception_handler(SpecError)
-    async def _spec_error(request: Request, exc: SpecError) -> JSONResponse:
-        return error_response(request, spec_error(exc, request))
+        async def handle(
+            request: Request, exc: Exception, translate: Callable[..., ApiError] = translate
+        ) -> JSONResponse:
+            return error_response(request, translate(request, exc))
 
-    @app.exception_handler(JobNotFound)
-    async def _job_not_found(request: Request, exc: JobNotFound) -> JSONResponse:
-        return error_response(request, not_found("this video"))
-
-    @app.exception_handler(PolicyRefused)
-    async def _policy(request: Request, exc: PolicyRefused) -> JSONResponse:
-        return error_response(request, policy_refused(exc))
-
-    @app.exception_handler(IdempotencyConflict)
-    async def _idempotency(request: Request, exc: IdempotencyConflict) -> JSONResponse:
-        status = 422 if exc.reused else 409
-        headers = None if exc.reused else {"Retry-After": "1", "retry-after-ms": "500"}
-        code = "idempotency_key_reused" if exc.reused else "idempotency_key_in_use"
-        return error_response(request, ApiError(status, str(exc), code=code, headers=headers))
-
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        message, field = validation_message(exc)
-        return error_response(
-            request,
-            ApiError(400, message, param=field, code="invalid_value", title="Invalid Parameters"),
-        )
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        message = str(exc.detail)
-        if exc.status_code == 404:
-            message = f"no route {request.method} {request.url.path}; see /docs for the API"
-        headers = dict(exc.headers) if exc.headers else None
-        return error_response(request, ApiError(exc.status_code, message, headers=headers))
-
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return error_response(
-            request,
-            ApiError(500, "the server hit an unexpected error; it is logged, please retry"),
-        )
+        app.add_exception_handler(kind, handle)
