@@ -231,3 +231,14 @@ def test_cancelled_video_reads_as_failed_with_code_cancelled(
     assert done.error is not None and done.error.code == "cancelled"
     with pytest.raises(openai.BadRequestError, match="has no content"):
         client.videos.download_content(video.id)
+
+
+def test_remix_prompt_goes_through_the_content_policy(
+    live_server: LiveServer, client: openai.OpenAI, completed: openai.types.Video
+) -> None:
+    before = live_server.job_count()
+    with pytest.raises(openai.BadRequestError) as refused:
+        client.videos.remix(completed.id, prompt="a murder scene in a dark alley")
+    assert refused.value.code == "moderation_blocked"
+    assert "category: violence" in str(refused.value)
+    assert live_server.job_count() == before
