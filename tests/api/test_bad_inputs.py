@@ -248,3 +248,25 @@ def test_unknown_task_is_final_404(live_server: LiveServer, task_id: str) -> Non
     with live_server.client() as http:
         body = assert_seed_error(http.get(f"{SEED}/{task_id}"), 404, "does not exist")
     assert body["error_code"] == 2005
+
+
+@pytest.mark.usefixtures("unchanged")
+def test_oversized_bodies_are_413_on_both_surfaces(live_server: LiveServer) -> None:
+    huge = {**SEED_OK, "prompt": "x" * (17 * 1024 * 1024)}
+    with live_server.client() as http:
+        seed = http.post(SEED, json=huge)
+        openai = http.post(OPENAI, json=huge)
+    assert seed.status_code == 413 and set(seed.json()) >= {"status", "detail", "error_code"}
+    assert openai.status_code == 413 and "limit is 16 MB" in openai.json()["error"]["message"]
+
+
+@pytest.mark.usefixtures("unchanged")
+def test_oversized_body_without_length_is_cut_off(live_server: LiveServer) -> None:
+    def chunks() -> Iterator[bytes]:
+        for _ in range(20):
+            yield b"x" * 1024 * 1024
+
+    with live_server.client() as http:
+        headers = {"Content-Type": "application/json"}
+        response = http.post(OPENAI, content=chunks(), headers=headers)
+    assert_openai_error(response, 413, "over 16 MB")

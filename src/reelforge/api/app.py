@@ -19,7 +19,7 @@ from reelforge.api import health, openai_routes, seed_routes
 from reelforge.api.bootstrap import ensure_first_key
 from reelforge.api.context import ApiContext
 from reelforge.api.errors import install_error_handlers
-from reelforge.api.openai_body import MAX_BODY_BYTES
+from reelforge.api.limits import MAX_BODY_BYTES, ContentLengthLimit
 from reelforge.api.openapi_bodies import add_body_schemas, validation_is_400
 from reelforge.config import Settings
 from reelforge.media.fetch import ImageFetcher
@@ -78,9 +78,9 @@ def create_app(
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
-        max_body_size=MAX_BODY_BYTES,
     )
     install_error_handlers(app)
+    app.add_middleware(ContentLengthLimit, max_bytes=MAX_BODY_BYTES)
     app.include_router(seed_routes.router)
     app.include_router(openai_routes.router)
     app.include_router(health.router)

@@ -15,11 +15,10 @@ from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
 from reelforge.api.errors import ApiError
+from reelforge.api.limits import MAX_BODY_BYTES
 from reelforge.api.schemas.common import MAX_IMAGE_BYTES
 from reelforge.api.schemas.openai import VideoCreateRequest
 
-MAX_BODY_BYTES = 16 * 1024 * 1024
-"""A 10 MB image as base64 in JSON is ~13.4 MB; anything past this is refused up front."""
 _FORM_FIELDS = ("prompt", "model", "seconds", "size")
 _REFERENCE_FIELDS = {
     "input_reference[image_url]": "image_url",
@@ -53,7 +52,6 @@ class CreateBody:
 
 
 async def read_create_body(request: Request) -> CreateBody:
-    _check_length(request)
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "application/json":
         raw, upload = await _json_fields(request), None
@@ -71,16 +69,6 @@ async def read_create_body(request: Request) -> CreateBody:
         raise RequestValidationError(exc.errors(include_url=False)) from None
     digest = hashlib.sha256(upload).hexdigest().encode() if upload is not None else b"-"
     return CreateBody(fields, upload, fields.model_dump_json().encode() + b"\n" + digest)
-
-
-def _check_length(request: Request) -> None:
-    length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > MAX_BODY_BYTES:
-        raise ApiError(
-            413,
-            f"the request body is {int(length) / 2**20:.1f} MB; the limit is "
-            f"{MAX_BODY_BYTES // 2**20} MB (images at most 10 MB)",
-        )
 
 
 async def _json_fields(request: Request) -> Any:

@@ -41,6 +41,7 @@ _COMMON = documented(
         404: "Unknown task (error_code 2005)",
     },
 )
+_TOO_LARGE = documented(GatewayError, {413: "Body over 16 MB"})
 _IDEMPOTENCY = documented(
     GatewayError,
     {
@@ -57,7 +58,7 @@ router = APIRouter(tags=["Seed task API"])
     status_code=202,
     response_model=SeedTaskResponse,
     response_model_exclude_none=True,
-    responses={**_COMMON, **_IDEMPOTENCY},
+    responses={**_COMMON, **_IDEMPOTENCY, **_TOO_LARGE},
     summary="Create a video generation task",
 )
 async def create_task(
@@ -78,7 +79,7 @@ async def create_task(
     status_code=202,
     response_model=SeedTaskResponse,
     response_model_exclude_none=True,
-    responses={**_COMMON, **_IDEMPOTENCY},
+    responses={**_COMMON, **_IDEMPOTENCY, **_TOO_LARGE},
     summary="Create a sora-2-pro task (sister endpoint: no model field, 4 s by default)",
 )
 async def create_pro_task(
