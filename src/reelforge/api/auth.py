@@ -6,6 +6,7 @@ import threading
 import time
 
 from fastapi import Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from reelforge.api.errors import ApiError
@@ -33,13 +34,17 @@ class KeyVerifier:
         self._cache: dict[str, tuple[float, ApiKey]] = {}
         self._lock = threading.Lock()
 
-    def verify(self, token: str) -> ApiKey | None:
-        digest = hash_token(token)
-        now = time.monotonic()
+    def cached(self, token: str) -> ApiKey | None:
+        """The key if it was verified less than ``ttl`` ago; never touches the database."""
         with self._lock:
-            hit = self._cache.get(digest)
-        if hit is not None and hit[0] > now:
-            return hit[1]
+            hit = self._cache.get(hash_token(token))
+        return hit[1] if hit is not None and hit[0] > time.monotonic() else None
+
+    def verify(self, token: str) -> ApiKey | None:
+        key = self.cached(token)
+        if key is not None:
+            return key
+        digest, now = hash_token(token), time.monotonic()
         key = self.keys.verify(token)
         with self._lock:
             if len(self._cache) > 10_000:  # bounded: expired entries are dropped wholesale
@@ -51,9 +56,23 @@ class KeyVerifier:
         return key
 
 
-def authenticate(
+async def authenticate(
     keys: KeyVerifier, request: Request, credentials: HTTPAuthorizationCredentials | None
 ) -> ApiKey:
+    """Runs on the event loop: a cached key costs no thread hop; a miss reads the database in
+    the thread pool."""
+    token = checked_token(credentials)
+    key = keys.cached(token) or await run_in_threadpool(keys.verify, token)
+    if key is None:
+        raise _unauthorized(
+            "invalid or revoked API key; `reelforge keys list` shows the active keys",
+            title="Invalid API Key",
+        )
+    request.state.owner = key.id
+    return key
+
+
+def checked_token(credentials: HTTPAuthorizationCredentials | None) -> str:
     if credentials is None:
         raise _unauthorized(
             "missing API key; send the header `Authorization: Bearer rf_...` "
@@ -67,14 +86,7 @@ def authenticate(
             "check that the whole key was copied",
             title="Invalid API Key format",
         )
-    key = keys.verify(token)
-    if key is None:
-        raise _unauthorized(
-            "invalid or revoked API key; `reelforge keys list` shows the active keys",
-            title="Invalid API Key",
-        )
-    request.state.owner = key.id
-    return key
+    return token
 
 
 def _unauthorized(message: str, *, title: str) -> ApiError:

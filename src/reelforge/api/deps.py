@@ -14,8 +14,11 @@ from reelforge.api.context import ApiContext
 from reelforge.store.idempotency import IdempotencyKey
 from reelforge.store.keys import ApiKey
 
+# Dependencies are ``async def`` on purpose: FastAPI runs a sync dependency in the thread
+# pool, a hop per dependency per request; these never block.
 
-def get_context(request: Request) -> ApiContext:
+
+async def get_context(request: Request) -> ApiContext:
     context: ApiContext = request.app.state.context
     return context
 
@@ -23,19 +26,19 @@ def get_context(request: Request) -> ApiContext:
 ContextDep = Annotated[ApiContext, Depends(get_context)]
 
 
-def get_admission(context: ContextDep) -> Admission:
+async def get_admission(context: ContextDep) -> Admission:
     return context.admission
 
 
 AdmissionDep = Annotated[Admission, Depends(get_admission)]
 
 
-def current_key(
+async def current_key(
     request: Request,
     context: ContextDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> ApiKey:
-    return authenticate(context.verifier, request, credentials)
+    return await authenticate(context.verifier, request, credentials)
 
 
 CurrentKey = Annotated[ApiKey, Depends(current_key)]
