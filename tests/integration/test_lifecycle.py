@@ -9,10 +9,11 @@ from collections.abc import Iterator
 import pytest
 
 from reelforge.domain.errors import JobNotFound, LeaseLost
-from reelforge.domain.jobs import JobOutputs, Status
+from reelforge.domain.jobs import JobOutputs, Lease, Status
 from reelforge.domain.specs import GenerationSpec
 from reelforge.runtime import Runtime
 from reelforge.worker import Worker
+from reelforge.worker.control import RunControl
 from tests.conftest import SettingsFactory
 from tests.support.engines import GatedEngine
 
@@ -259,3 +260,24 @@ def test_enqueue_wakes_an_idle_worker_quickly(make_settings: SettingsFactory) ->
         engine.gate.set()
         worker.stop(grace=5)
         rt.close()
+
+
+def test_a_job_deleted_between_claim_and_start_does_not_stop_the_worker(
+    make_settings: SettingsFactory,
+) -> None:
+    settings = make_settings()
+    rt = Runtime.open(settings)
+    worker = Worker(settings, runtime=rt)
+    gone = rt.store.create_job(spec("deleted at once"))
+    lease = rt.queue.claim("w1", lease_seconds=30)
+    assert lease is not None and lease.job_id == gone.id
+    rt.store.delete_job(gone.id)
+    worker.executor.run(lease, worker_control(rt, lease))
+    survivor = rt.store.create_job(spec("still served"))
+    assert worker.run_until_idle() == 1
+    assert rt.store.get_job(survivor.id).status is Status.COMPLETED
+    rt.close()
+
+
+def worker_control(rt: Runtime, lease: Lease) -> RunControl:
+    return RunControl(lease, rt.store.is_cancel_requested)

@@ -21,6 +21,7 @@ from PIL import Image
 from reelforge.domain.errors import (
     EngineError,
     JobCancelled,
+    JobNotFound,
     LeaseLost,
     SpecError,
 )
@@ -40,7 +41,11 @@ class JobExecutor:
 
     def run(self, lease: Lease, control: RunControl) -> None:
         queue = self.runtime.queue
-        job = self.runtime.store.get_job(lease.job_id)
+        try:
+            job = self.runtime.store.get_job(lease.job_id)
+        except JobNotFound:  # deleted between claim and start: nothing to do
+            log.info("job %s: deleted before it started", lease.job_id)
+            return
         log.info("job %s: attempt %d started (engine %s)", job.id, lease.attempt, self.engine.name)
         try:
             outputs = self._produce(job, lease, control)

@@ -132,6 +132,10 @@ class Worker:
             except sa.exc.SQLAlchemyError as exc:
                 log.warning("claim failed (%s); retrying", exc)
                 worked = False
+            except Exception:
+                # A slot must outlive any one job; the lease (if any) expires and is swept.
+                log.exception("worker slot error; continuing")
+                worked = False
             if not worked and not self._stopping.is_set():
                 self.runtime.signals.wait_for_work(mark, self.settings.poll_seconds)
 
