@@ -27,6 +27,7 @@ from reelforge.admission_images import FirstFrame
 from reelforge.domain.errors import ReelForgeError, SpecError
 from reelforge.domain.jobs import Job, Status
 from reelforge.domain.specs import GenerationSpec
+from reelforge.metrics import Metrics
 from reelforge.policy import FacePolicy, PolicyDecision, PromptPolicy
 from reelforge.runtime import Runtime
 from reelforge.store.db import WRITE
@@ -93,6 +94,7 @@ class Admission:
     face_policy: FacePolicy
     resolve_first_frame: FirstFrameResolver
     retention_seconds: int
+    metrics: Metrics
 
     def submit(
         self,
@@ -122,6 +124,7 @@ class Admission:
             if idempotency is not None:
                 self.idempotency.release(idempotency)
             raise
+        self.metrics.job_created("remix" if request.remix_of is not None else "create")
         return Admitted(response, replayed=False)
 
     def _enforce(self, decision: PolicyDecision, owner: str, what: str) -> None:
@@ -131,6 +134,7 @@ class Admission:
         rule = decision.rule or "unspecified"
         # Category and rule only: the prompt never goes to the log next to the key.
         log.warning("refused %s: category=%s rule=%s owner=%s", what, category, rule, owner)
+        self.metrics.refused(what, category)
         raise PolicyRefused(category, rule, decision.message)
 
     def _claim(self, ident: IdempotencyKey) -> StoredResponse | None:

@@ -75,7 +75,7 @@ def decode_data_url(source: str, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
             f"({_hint(source)}); {_ACCEPTED_FORMS}"
         )
     declared = match.group(1)
-    payload = source[match.end():]
+    payload = source[match.end() :]
     # Four base64 characters carry three bytes: refuse an oversized payload before decoding it.
     if len(payload) > 4 * -(-max_bytes // 3):
         raise _too_large(len(payload) * 3 // 4, max_bytes)
@@ -114,7 +114,7 @@ def _hint(source: str) -> str:
         return f"got {header!r}: write it in lower case"
     if ";base64" not in lowered:
         return f"got {header!r}: only base64 data URLs are accepted"
-    media_type = lowered[len("data:"):].split(";", 1)[0]
+    media_type = lowered[len("data:") :].split(";", 1)[0]
     return f"got {header!r}: {media_type or 'an empty type'} is not accepted"
 
 

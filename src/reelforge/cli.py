@@ -156,13 +156,14 @@ def serve(
     """Serve the HTTP APIs, with in-process workers unless --no-workers."""
     _setup_logging(verbose)
     settings = _settings(config, embedded_workers=workers)
-    runtime = _open_runtime(settings)
+    _open_runtime(settings).close()
+    from reelforge.api.context import build_prompt_policy
+    from reelforge.api.server import serve as serve_http
+
     try:
-        from reelforge.api.server import serve as serve_http
-    except ImportError:
-        console.print("[yellow]the HTTP API is not installed in this build; running workers only")
-        _run_workers(settings, runtime)
-        return
+        build_prompt_policy(settings)
+    except ConfigError as exc:
+        raise _fail(str(exc)) from None
     serve_http(settings, host, port)
 
 

@@ -94,8 +94,9 @@ def pull(
     try:
         from huggingface_hub import snapshot_download
     except ImportError:
-        raise _fail("huggingface_hub is missing; install the gpu extra: "
-                    "pip install 'reelforge[gpu]'") from None
+        raise _fail(
+            "huggingface_hub is missing; install the gpu extra: pip install 'reelforge[gpu]'"
+        ) from None
     target = str(to) if to is not None else None
     try:
         path = snapshot_download(preset.hub_id, local_dir=target)

@@ -111,6 +111,17 @@ class Settings(BaseSettings):
         "in <data_dir>/url-signing.key (mode 0600). Set it when several API replicas serve links.",
     )
 
+    # -- content policy ------------------------------------------------------------------------
+    policy_extra_lexicon_dir: Path | None = Field(
+        default=None,
+        description="Directory of extra lexicon files (same names as the shipped ones) that add "
+        "entries; an allowlist.txt there cancels false positives.",
+    )
+    policy_disabled_categories: list[str] = Field(
+        default_factory=list,
+        description='Policy categories to switch off, e.g. ["copyright/music"].',
+    )
+
     @field_validator("engine")
     @classmethod
     def _engine_lowercase(cls, value: str) -> str:

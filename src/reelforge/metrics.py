@@ -22,8 +22,8 @@ class Metrics:
         self.registry = CollectorRegistry(auto_describe=True)
         self.jobs_created = Counter(
             "reelforge_jobs_created",
-            "Jobs accepted into the queue, by API surface.",
-            ["surface"],
+            "Jobs accepted into the queue: new videos and remixes.",
+            ["kind"],
             registry=self.registry,
         )
         self.refusals = Counter(
@@ -34,8 +34,8 @@ class Metrics:
         )
         self.registry.register(_JobCollector(store))
 
-    def job_created(self, surface: str) -> None:
-        self.jobs_created.labels(surface=surface).inc()
+    def job_created(self, kind: str) -> None:
+        self.jobs_created.labels(kind=kind).inc()
 
     def refused(self, what: str, category: str) -> None:
         self.refusals.labels(input=what, category=category).inc()

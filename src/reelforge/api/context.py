@@ -10,6 +10,7 @@ from reelforge.api.auth import KeyVerifier
 from reelforge.api.signing import UrlSigner
 from reelforge.config import Settings
 from reelforge.media.fetch import ImageFetcher
+from reelforge.metrics import Metrics
 from reelforge.policy import FacePolicy, PromptPolicy
 from reelforge.runtime import Runtime
 from reelforge.store.idempotency import IdempotencyStore
@@ -34,13 +35,15 @@ class ApiContext:
     ) -> ApiContext:
         fetcher = fetcher or ImageFetcher()
         keys = KeyStore(runtime.db)
+        metrics = Metrics(runtime.store)
         admission = Admission(
             runtime=runtime,
             idempotency=IdempotencyStore(runtime.db, settings.idempotency_ttl_seconds),
-            prompt_policy=PromptPolicy.from_settings(),
+            prompt_policy=build_prompt_policy(settings),
             face_policy=FacePolicy(),
             resolve_first_frame=_resolver(fetcher),
             retention_seconds=settings.retention_seconds,
+            metrics=metrics,
         )
         return cls(
             settings=settings,
@@ -60,3 +63,11 @@ def _resolver(fetcher: ImageFetcher) -> FirstFrameResolver:
         return resolve_first_frame(source, width, height, fetcher=fetcher)
 
     return resolve
+
+
+def build_prompt_policy(settings: Settings) -> PromptPolicy:
+    """The prompt policy with the operator's extra lexicons and disabled categories."""
+    return PromptPolicy.from_settings(
+        extra_lexicon_dir=settings.policy_extra_lexicon_dir,
+        disabled=settings.policy_disabled_categories,
+    )

@@ -1,4 +1,4 @@
-"""Health without auth: ``/healthz`` (the process answers) and ``/readyz`` (it can do work)."""
+"""Without auth: ``/healthz`` (the process answers), ``/readyz`` (it can do work), ``/metrics``."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from typing import Literal
 import sqlalchemy as sa
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
 from reelforge.api.deps import ContextDep
+from reelforge.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 
 router = APIRouter(tags=["Health"])
 
@@ -64,3 +65,12 @@ def readyz(context: ContextDep) -> JSONResponse:
         queue_depth=depth,
     )
     return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
+
+
+@router.get(
+    "/metrics",
+    include_in_schema=False,
+    summary="Prometheus metrics: jobs by status, admissions, content-policy refusals",
+)
+def metrics(context: ContextDep) -> Response:
+    return Response(context.admission.metrics.render(), media_type=METRICS_CONTENT_TYPE)

@@ -118,8 +118,11 @@ class DiffusersEngine:
             override = (self.options.gen_width, self.options.gen_height)
         try:
             plan = plan_generation(
-                spec, size_multiple(model, preset), temporal_ratio(model),
-                self.options.frame_stride, override,
+                spec,
+                size_multiple(model, preset),
+                temporal_ratio(model),
+                self.options.frame_stride,
+                override,
             )
         except ValueError as exc:
             raise EngineError(f"{preset.name}: {exc}") from None

@@ -186,8 +186,14 @@ def model_from_pipeline(
     text_to_video.set_progress_bar_config(disable=True)
     image_to_video = _image_to_video_view(preset.family, text_to_video)
     loaded = LoadedModel(
-        preset.family, source, text_to_video, image_to_video, upsampler, device,
-        text_to_video.dtype, options.cpu_offload,
+        preset.family,
+        source,
+        text_to_video,
+        image_to_video,
+        upsampler,
+        device,
+        text_to_video.dtype,
+        options.cpu_offload,
     )
     _apply_runtime_options(loaded, options)
     return loaded
@@ -255,9 +261,7 @@ def _image_to_video_view(family: Family, text_to_video: Pipeline) -> Pipeline:
     return view
 
 
-def upsampler_directory(
-    preset: Preset, options: DiffusersOptions, checkpoint: Path
-) -> Path | None:
+def upsampler_directory(preset: Preset, options: DiffusersOptions, checkpoint: Path) -> Path | None:
     """Where the distilled recipe's latent upsampler lives; None runs a single stage.
 
     Looked up in order: the configured path, ``<checkpoint>/latent_upsampler``, then the

@@ -91,9 +91,14 @@ def _ltx2_guidance(model: LoadedModel, preset: Preset) -> dict[str, Any]:
     """Distilled checkpoints run without any guidance; the full model uses CFG + STG + modality."""
     if preset.distilled:
         return {
-            "guidance_scale": 1.0, "stg_scale": 0.0, "modality_scale": 1.0,
-            "guidance_rescale": 0.0, "audio_guidance_scale": 1.0, "audio_stg_scale": 0.0,
-            "audio_modality_scale": 1.0, "audio_guidance_rescale": 0.0,
+            "guidance_scale": 1.0,
+            "stg_scale": 0.0,
+            "modality_scale": 1.0,
+            "guidance_rescale": 0.0,
+            "audio_guidance_scale": 1.0,
+            "audio_stg_scale": 0.0,
+            "audio_modality_scale": 1.0,
+            "audio_guidance_rescale": 0.0,
         }
     from diffusers.pipelines.ltx2.utils import DEFAULT_NEGATIVE_PROMPT
 
@@ -165,8 +170,13 @@ def _run_ltx2_two_stage(
     # 1. stage 1: the distilled schedule at half resolution, kept as latents
     stage1_image = {} if request.image is None else {"image": fit_image(request.image, *half)}
     video_latents, audio_latents = pipeline(
-        **common, **_ltx2_schedule(request.preset, request.steps), **stage1_image,
-        width=half[0], height=half[1], generator=generator, output_type="latent",
+        **common,
+        **_ltx2_schedule(request.preset, request.steps),
+        **stage1_image,
+        width=half[0],
+        height=half[1],
+        generator=generator,
+        output_type="latent",
         callback_on_step_end=tracker.callback("denoise-1"),
     )
     # 2. upsample the video latents 2x in space
@@ -178,10 +188,18 @@ def _run_ltx2_two_stage(
     stage2_image = {} if request.image is None else {"image": request.image}
     model.prepare(pipeline)
     video, audio = pipeline(
-        **common, **stage2_image, latents=upsampled, audio_latents=audio_latents,
-        sigmas=list(STAGE_2_DISTILLED_SIGMA_VALUES), num_inference_steps=STAGE_2_STEPS,
-        noise_scale=STAGE_2_DISTILLED_SIGMA_VALUES[0], width=plan.width, height=plan.height,
-        generator=generator, output_type="np", callback_on_step_end=tracker.callback("denoise-2"),
+        **common,
+        **stage2_image,
+        latents=upsampled,
+        audio_latents=audio_latents,
+        sigmas=list(STAGE_2_DISTILLED_SIGMA_VALUES),
+        num_inference_steps=STAGE_2_STEPS,
+        noise_scale=STAGE_2_DISTILLED_SIGMA_VALUES[0],
+        width=plan.width,
+        height=plan.height,
+        generator=generator,
+        output_type="np",
+        callback_on_step_end=tracker.callback("denoise-2"),
     )
     return _ltx2_output(pipeline, video, audio)
 
