@@ -1,4 +1,4 @@
-"""decode_first_frame: the image rules of SECURITY.md, one bad input at a time."""
+"""decode_first_frame: the first-frame image rules, one bad input at a time."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The SSRF deny table of SECURITY.md, kept as a test: each range with an address inside it and,
+"""The SSRF deny table, kept as a test: each range with an address inside it and,
 where it means something, a public neighbour just outside."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from reelforge.media.netcheck import DENIED_IPV4, explain_blocked, is_public_address
 
-# (range from SECURITY.md, an address inside, a public address just outside or None)
+# (denied range, an address inside, a public address just outside or None)
 IPV4_TABLE = [
     ("0.0.0.0/8", "0.255.255.255", "1.0.0.1"),
     ("10.0.0.0/8", "10.20.30.40", "11.0.0.1"),
@@ -43,7 +43,7 @@ IPV6_TABLE = [
     ("ff00::/8", "ff02::1", None),
 ]
 
-# The addresses SECURITY.md names because Python 3.11's is_global calls them global.
+# The addresses that matter because Python 3.11's is_global calls them global.
 NAMED_TRAPS = [
     ("::127.0.0.1", "127.0.0.1, which is loopback"),
     ("::ffff:127.0.0.1", "127.0.0.1, which is loopback"),

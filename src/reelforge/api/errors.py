@@ -26,7 +26,7 @@ from reelforge.domain.errors import JobNotFound, SpecError
 log = logging.getLogger(__name__)
 
 UNKNOWN_TASK_CODE = 2005
-"""Gateway ``error_code`` for an unknown task id; clients treat it as final (CONTRACT.md)."""
+"""Gateway ``error_code`` for an unknown task id; gateway clients treat it as final."""
 
 _SEED_CODES = {
     400: 1001,

@@ -1,4 +1,4 @@
-"""Explicit mapping between domain jobs and each surface's wire objects (CONTRACT.md §3)."""
+"""Explicit mapping between domain jobs and each surface's wire objects (the status table in README)."""
 
 from __future__ import annotations
 

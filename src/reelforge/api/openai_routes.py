@@ -1,4 +1,4 @@
-"""OpenAI-compatible surface: ``/v1/videos`` as the official SDK calls it (CONTRACT.md §2)."""
+"""OpenAI-compatible surface: ``/v1/videos`` as the official SDK calls it."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Fetch a user's image URL without letting the user aim our server at our own network (SSRF).
 
-SECURITY.md, "Fetching a user's image URL": the host is resolved once (in a bounded thread pool,
+SSRF-safe fetching of a user's image URL: the host is resolved once (in a bounded thread pool,
 with a timeout), every returned address must be public (``netcheck``), and the socket is opened
 to exactly a checked address by us, so nothing can resolve the name a second time and get a
 different answer. The Host header and TLS SNI / certificate check keep the name. Each redirect hop
@@ -84,7 +84,7 @@ class _Redirect:
 
 
 class ImageFetcher:
-    """Fetches image URLs under SECURITY.md's rules. Build one per app; thread-safe.
+    """Fetches image URLs under the SSRF rules above. Build one per app; thread-safe.
 
     ``allow_hosts`` is for tests only: loopback ``"IP:PORT"`` entries (``"127.0.0.1:8123"``,
     ``"[::1]:8123"``) naming an address and port the fetcher may connect to even though it is not

@@ -1,4 +1,4 @@
-"""Decode and vet a client's first-frame image (SECURITY.md, "Data URLs and image decoding").
+"""Decode and vet a client's first-frame image (magic bytes, size before decode, no animation, bomb guards, re-encode).
 
 Every problem is the client's, so every one is a ``SpecError(field="image")`` that says what
 was wrong and what to send instead. The image is typed by its magic bytes, opened with only

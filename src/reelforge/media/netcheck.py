@@ -7,7 +7,7 @@ says whether an IP address is safe to connect to.
 ``64:ff9b::a9fe:a9fe`` (169.254.169.254 inside), 6to4 ``2002:a9fe:a9fe::1`` and multicast
 ``224.0.0.1`` global. So we unwrap every IPv6 form that carries an IPv4 address (mapped,
 IPv4-compatible, NAT64, 6to4, Teredo) and check the IPv4 inside as well as the IPv6 address itself,
-against the deny table of SECURITY.md. Anything that does not parse is denied (fail closed).
+against the deny table below. Anything that does not parse is denied (fail closed).
 """
 
 from __future__ import annotations

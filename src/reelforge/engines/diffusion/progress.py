@@ -1,7 +1,7 @@
 """Truthful progress across text encoding, one or two denoising stages, upsampling and decode.
 
 Work is counted in "full-resolution transformer step" units. A half-resolution step of the
-two-stage recipe weighs a quarter (a quarter of the tokens; ENGINES.md counts 96 vs 461 TFLOP
+two-stage recipe weighs a quarter (a quarter of the tokens; the counted FLOPs are 96 vs 461 TFLOP
 per LTX-2 pass), and the decode gets ``DECODE_SHARE`` of the denoising work, because on the
 real checkpoints the VAE decode costs roughly 5-10 % of the denoising FLOPs.
 ``control.step`` is the only way out: when it raises (cancel, lost lease) the exception travels

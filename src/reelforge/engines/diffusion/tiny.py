@@ -6,7 +6,7 @@ exactly what a real model directory would. Tests, ``reelforge models make-tiny``
 ``reelforge models verify`` use them; nothing here downloads anything.
 
 Every size below is chosen to be as small as the architecture allows while keeping the
-invariants the pipelines rely on (see docs/ENGINES.md): the Gemma hidden size equals the
+invariants the pipelines rely on (learned by building them): the Gemma hidden size equals the
 connectors' heads x head dim, and the vocoder's upsample factors multiply to the audio VAE's
 mel hop length so the waveform lasts as long as the video.
 """
