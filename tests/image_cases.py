@@ -236,66 +236,139 @@ _SIZE_MESSAGE = "size {width}x{height} needs a {width}x{height} image"
 
 BAD_IMAGE_CASES: tuple[BadImageCase, ...] = (
     # data: URLs
-    BadImageCase("data_broken_base64", _const("data:image/png;base64,iVBORw0K!!!"),
-                 "image is not valid base64", via_url=False),
-    BadImageCase("data_base64_with_newlines", _const("data:image/png;base64,iVBO\nRw0K"),
-                 "image is not valid base64", via_url=False),
-    BadImageCase("data_not_base64_form", _const("data:image/png,rawbytes"),
-                 "only base64 data URLs are accepted", via_url=False),
-    BadImageCase("data_gif_type", _data("image/gif", "GIF"), "image/gif is not accepted",
-                 via_url=False),
+    BadImageCase(
+        "data_broken_base64",
+        _const("data:image/png;base64,iVBORw0K!!!"),
+        "image is not valid base64",
+        via_url=False,
+    ),
+    BadImageCase(
+        "data_base64_with_newlines",
+        _const("data:image/png;base64,iVBO\nRw0K"),
+        "image is not valid base64",
+        via_url=False,
+    ),
+    BadImageCase(
+        "data_not_base64_form",
+        _const("data:image/png,rawbytes"),
+        "only base64 data URLs are accepted",
+        via_url=False,
+    ),
+    BadImageCase(
+        "data_gif_type", _data("image/gif", "GIF"), "image/gif is not accepted", via_url=False
+    ),
     BadImageCase("data_jpg_alias", _data("image/jpg", "JPEG"), "write image/jpeg", via_url=False),
-    BadImageCase("data_declared_png_is_jpeg", _data("image/png", "JPEG"),
-                 "image declared as image/png but the bytes are JPEG", via_url=False),
-    BadImageCase("data_declared_png_is_gif", _data("image/png", "GIF"),
-                 "image declared as image/png but the bytes are GIF", via_url=False),
-    BadImageCase("data_wrong_size", _data("image/png", "PNG", scale=0.5), _SIZE_MESSAGE,
-                 via_url=False),
-    BadImageCase("data_animated_webp", _data("image/webp", "WEBP", frames=3),
-                 "image is an animated WEBP", via_url=False),
-    BadImageCase("data_over_10_mb", _const(_TOO_LONG_DATA_URL), "the limit is 10 MB",
-                 via_url=False),
+    BadImageCase(
+        "data_declared_png_is_jpeg",
+        _data("image/png", "JPEG"),
+        "image declared as image/png but the bytes are JPEG",
+        via_url=False,
+    ),
+    BadImageCase(
+        "data_declared_png_is_gif",
+        _data("image/png", "GIF"),
+        "image declared as image/png but the bytes are GIF",
+        via_url=False,
+    ),
+    BadImageCase(
+        "data_wrong_size", _data("image/png", "PNG", scale=0.5), _SIZE_MESSAGE, via_url=False
+    ),
+    BadImageCase(
+        "data_animated_webp",
+        _data("image/webp", "WEBP", frames=3),
+        "image is an animated WEBP",
+        via_url=False,
+    ),
+    BadImageCase(
+        "data_over_10_mb", _const(_TOO_LONG_DATA_URL), "the limit is 10 MB", via_url=False
+    ),
     BadImageCase("data_empty", _const("data:image/png;base64,"), "empty", via_url=False),
     # URLs refused before any connection
-    BadImageCase("url_file_scheme", _const("file:///etc/passwd"), "image URL uses file:",
-                 via_url=False),
-    BadImageCase("url_ftp_scheme", _const("ftp://example.com/a.png"), "image URL uses ftp:",
-                 via_url=False),
-    BadImageCase("url_userinfo", _const("http://user:secret@example.com/a.png"),
-                 "must not contain a user name or password", via_url=False),
+    BadImageCase(
+        "url_file_scheme", _const("file:///etc/passwd"), "image URL uses file:", via_url=False
+    ),
+    BadImageCase(
+        "url_ftp_scheme", _const("ftp://example.com/a.png"), "image URL uses ftp:", via_url=False
+    ),
+    BadImageCase(
+        "url_userinfo",
+        _const("http://user:secret@example.com/a.png"),
+        "must not contain a user name or password",
+        via_url=False,
+    ),
     BadImageCase("url_port", _const("http://example.com:8080/a.png"), "port 8080", via_url=False),
-    BadImageCase("url_loopback", _const("http://127.0.0.1/a.png"),
-                 "127.0.0.1 is loopback (127.0.0.0/8)", via_url=False),
-    BadImageCase("url_metadata", _const("http://169.254.169.254/latest/meta-data/"),
-                 "169.254.169.254 is link-local (169.254.0.0/16)", via_url=False),
-    BadImageCase("url_ipv6_loopback", _const("http://[::1]/a.png"), "::1 is loopback",
-                 via_url=False),
-    BadImageCase("url_nat64_metadata", _const("http://[64:ff9b::a9fe:a9fe]/"),
-                 "embeds 169.254.169.254, which is link-local", via_url=False),
+    BadImageCase(
+        "url_loopback",
+        _const("http://127.0.0.1/a.png"),
+        "127.0.0.1 is loopback (127.0.0.0/8)",
+        via_url=False,
+    ),
+    BadImageCase(
+        "url_metadata",
+        _const("http://169.254.169.254/latest/meta-data/"),
+        "169.254.169.254 is link-local (169.254.0.0/16)",
+        via_url=False,
+    ),
+    BadImageCase(
+        "url_ipv6_loopback", _const("http://[::1]/a.png"), "::1 is loopback", via_url=False
+    ),
+    BadImageCase(
+        "url_nat64_metadata",
+        _const("http://[64:ff9b::a9fe:a9fe]/"),
+        "embeds 169.254.169.254, which is link-local",
+        via_url=False,
+    ),
     # URLs on the loopback image server
-    BadImageCase("url_redirect_to_private", _redirect_to("http://10.1.2.3/a.png"),
-                 "10.1.2.3 is private (10.0.0.0/8)", via_url=True),
-    BadImageCase("url_redirect_to_metadata", _redirect_to("http://169.254.169.254/"),
-                 "169.254.169.254 is link-local", via_url=True),
+    BadImageCase(
+        "url_redirect_to_private",
+        _redirect_to("http://10.1.2.3/a.png"),
+        "10.1.2.3 is private (10.0.0.0/8)",
+        via_url=True,
+    ),
+    BadImageCase(
+        "url_redirect_to_metadata",
+        _redirect_to("http://169.254.169.254/"),
+        "169.254.169.254 is link-local",
+        via_url=True,
+    ),
     BadImageCase("url_redirect_loop", _redirect_loop, "redirected more than 3 times", via_url=True),
-    BadImageCase("url_redirect_without_location",
-                 lambda server, _w, _h: server.redirect("/nowhere", None),
-                 "without a Location header", via_url=True),
-    BadImageCase("url_not_found", lambda server, _w, _h: server.url("/missing.png"),
-                 "answered HTTP 404", via_url=True),
-    BadImageCase("url_content_length_over_10_mb", _big_body(send_length=True), "Content-Length",
-                 via_url=True),
-    BadImageCase("url_streamed_over_10_mb", _big_body(send_length=False),
-                 "larger than 10 MB", via_url=True),
-    BadImageCase("url_chunked_over_10_mb", _big_body(send_length=False, chunked=True),
-                 "larger than 10 MB", via_url=True),
-    BadImageCase("url_gif", _served("/a.gif", "GIF", "image/gif"), "image is a GIF",
-                 via_url=True),
-    BadImageCase("url_bmp", _served("/a.bmp", "BMP", "image/bmp"), "image is a BMP",
-                 via_url=True),
-    BadImageCase("url_wrong_size", _served("/small.png", "PNG", "image/png", scale=0.5),
-                 _SIZE_MESSAGE, via_url=True),
+    BadImageCase(
+        "url_redirect_without_location",
+        lambda server, _w, _h: server.redirect("/nowhere", None),
+        "without a Location header",
+        via_url=True,
+    ),
+    BadImageCase(
+        "url_not_found",
+        lambda server, _w, _h: server.url("/missing.png"),
+        "answered HTTP 404",
+        via_url=True,
+    ),
+    BadImageCase(
+        "url_content_length_over_10_mb", _big_body(send_length=True), "Content-Length", via_url=True
+    ),
+    BadImageCase(
+        "url_streamed_over_10_mb", _big_body(send_length=False), "larger than 10 MB", via_url=True
+    ),
+    BadImageCase(
+        "url_chunked_over_10_mb",
+        _big_body(send_length=False, chunked=True),
+        "larger than 10 MB",
+        via_url=True,
+    ),
+    BadImageCase("url_gif", _served("/a.gif", "GIF", "image/gif"), "image is a GIF", via_url=True),
+    BadImageCase("url_bmp", _served("/a.bmp", "BMP", "image/bmp"), "image is a BMP", via_url=True),
+    BadImageCase(
+        "url_wrong_size",
+        _served("/small.png", "PNG", "image/png", scale=0.5),
+        _SIZE_MESSAGE,
+        via_url=True,
+    ),
     # Content-Type lies: the magic bytes decide.
-    BadImageCase("url_gif_labelled_png", _served("/lie.png", "GIF", "image/png"),
-                 "image is a GIF", via_url=True),
+    BadImageCase(
+        "url_gif_labelled_png",
+        _served("/lie.png", "GIF", "image/png"),
+        "image is a GIF",
+        via_url=True,
+    ),
 )

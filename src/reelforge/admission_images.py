@@ -1,10 +1,10 @@
 """The first-frame image of a request: from a data: URL, an http(s) URL or uploaded bytes.
 
 Admission calls one of these; each returns the decoded, size-checked, re-encoded frame or raises
-``SpecError(field="image")`` saying what to send instead. Limits follow our image rules ("Data URLs and
-image decoding"): a strict ``data:image/(jpeg|png|webp);base64,`` prefix, the length checked before
-decoding, strict base64, the size checked after, and the declared type matched against the bytes.
-Pixel decoding is ``reelforge.media.images.decode_first_frame``'s job; URLs are ``ImageFetcher``'s.
+``SpecError(field="image")`` saying what to send instead. The rules: a strict
+``data:image/(jpeg|png|webp);base64,`` prefix, the length checked before decoding, strict base64,
+the size checked after, and the declared type matched against the bytes. Pixel decoding is
+``reelforge.media.images.decode_first_frame``'s job; URLs are ``ImageFetcher``'s.
 """
 
 from __future__ import annotations

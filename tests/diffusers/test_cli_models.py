@@ -69,7 +69,11 @@ def test_pull_without_hub_access_explains_what_to_do(tmp_path: Path) -> None:
     code = "import sys; from reelforge.cli_models import models_app; models_app(sys.argv[1:])"
     result = subprocess.run(
         [sys.executable, "-c", code, "pull", "wan22-5b", "--to", str(tmp_path / "wan")],
-        capture_output=True, text=True, env=env, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
     )
     assert result.returncode == 1
     assert "could not download Wan-AI/Wan2.2-TI2V-5B-Diffusers" in result.stderr

@@ -39,8 +39,14 @@ def test_configured_size_is_mirrored_for_portrait_and_checked() -> None:
 
 @pytest.mark.parametrize(
     ("frames", "stride", "ratio", "expected"),
-    [(96, 1, 8, 97), (192, 1, 8, 193), (288, 1, 8, 289), (288, 1, 4, 289), (96, 8, 2, 13),
-     (96, 24, 8, 9)],
+    [
+        (96, 1, 8, 97),
+        (192, 1, 8, 193),
+        (288, 1, 8, 289),
+        (288, 1, 4, 289),
+        (96, 8, 2, 13),
+        (96, 24, 8, 9),
+    ],
 )
 def test_frames_follow_the_k_ratio_plus_one_rule(
     frames: int, stride: int, ratio: int, expected: int

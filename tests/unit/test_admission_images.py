@@ -53,8 +53,9 @@ def assert_is_frame(frame: FirstFrame, width: int, height: int) -> None:
         assert np.array_equal(np.asarray(stored.convert("RGB")), frame.rgb)
 
 
-@pytest.mark.parametrize(("media_type", "fmt"),
-                         [("image/png", "PNG"), ("image/jpeg", "JPEG"), ("image/webp", "WEBP")])
+@pytest.mark.parametrize(
+    ("media_type", "fmt"), [("image/png", "PNG"), ("image/jpeg", "JPEG"), ("image/webp", "WEBP")]
+)
 def test_data_url_of_each_accepted_type(media_type: str, fmt: str) -> None:
     frame = resolve_first_frame(data_url(media_type, make_image(fmt, WIDTH, HEIGHT)), WIDTH, HEIGHT)
     assert_is_frame(frame, WIDTH, HEIGHT)
@@ -72,8 +73,9 @@ def test_without_a_fetcher_only_public_urls_are_allowed(server: ImageServer) -> 
 
 
 def test_uploaded_bytes() -> None:
-    assert_is_frame(first_frame_from_bytes(make_image("PNG", WIDTH, HEIGHT), WIDTH, HEIGHT),
-                    WIDTH, HEIGHT)
+    assert_is_frame(
+        first_frame_from_bytes(make_image("PNG", WIDTH, HEIGHT), WIDTH, HEIGHT), WIDTH, HEIGHT
+    )
     with pytest.raises(SpecError, match="image is empty"):
         first_frame_from_bytes(b"", WIDTH, HEIGHT)
     with pytest.raises(SpecError, match="the limit is 100 bytes"):
@@ -146,10 +148,16 @@ def _no_dns(host: str, _port: int) -> list[str]:
 @settings(max_examples=300, deadline=None)
 @given(
     st.text(max_size=100)
-    | st.builds(lambda kind, body: f"data:image/{kind};base64,{body}",
-                st.sampled_from(["png", "jpeg", "webp"]), st.text(max_size=60))
-    | st.builds(lambda kind, raw: data_url(f"image/{kind}", raw),
-                st.sampled_from(["png", "jpeg", "webp"]), st.binary(max_size=200))
+    | st.builds(
+        lambda kind, body: f"data:image/{kind};base64,{body}",
+        st.sampled_from(["png", "jpeg", "webp"]),
+        st.text(max_size=60),
+    )
+    | st.builds(
+        lambda kind, raw: data_url(f"image/{kind}", raw),
+        st.sampled_from(["png", "jpeg", "webp"]),
+        st.binary(max_size=200),
+    )
 )
 def test_any_source_is_vetted_or_refused_with_a_spec_error(source: str) -> None:
     with ImageFetcher(resolver=_no_dns) as offline:

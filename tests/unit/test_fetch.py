@@ -80,8 +80,10 @@ def test_dns_rebinding_cannot_move_the_connection(server: ImageServer) -> None:
         calls.append(host)
         return next(answers)
 
-    with private, ImageFetcher(allow_hosts=frozenset({server.authority}),
-                               resolver=rebinding) as fetcher:
+    with (
+        private,
+        ImageFetcher(allow_hosts=frozenset({server.authority}), resolver=rebinding) as fetcher,
+    ):
         private.image("/a.png", b"secret")
         assert fetcher.fetch(server.url("/a.png", host="rebind.example")) == PNG
     assert calls == ["rebind.example"]
@@ -154,10 +156,15 @@ def test_loopback_needs_the_exact_allowlisted_port(server: ImageServer) -> None:
 
 @pytest.mark.parametrize(
     ("entry", "expected"),
-    [("localhost:80", "must be IP:PORT"), ("127.0.0.1", "must be IP:PORT"),
-     ("example.com:443", "must be IP:PORT"), ("127.0.0.1:http", "must be IP:PORT"),
-     ("10.0.0.5:80", "not a loopback"), ("169.254.169.254:80", "not a loopback"),
-     ("127.0.0.1:0", "not a loopback IP:PORT")],
+    [
+        ("localhost:80", "must be IP:PORT"),
+        ("127.0.0.1", "must be IP:PORT"),
+        ("example.com:443", "must be IP:PORT"),
+        ("127.0.0.1:http", "must be IP:PORT"),
+        ("10.0.0.5:80", "not a loopback"),
+        ("169.254.169.254:80", "not a loopback"),
+        ("127.0.0.1:0", "not a loopback IP:PORT"),
+    ],
 )
 def test_allowlist_entries_must_be_loopback_ip_and_port(entry: str, expected: str) -> None:
     with pytest.raises(ValueError, match=expected):
@@ -179,7 +186,11 @@ def test_any_text_is_parsed_or_refused_with_a_spec_error(text: str) -> None:
 def test_url_syntax_parsing() -> None:
     parsed = parse_image_url("HTTPS://Images.Example/a%20b.png?x=1#frag")
     assert (parsed.scheme, parsed.host, parsed.port, parsed.target) == (
-        "https", "images.example", 443, "/a%20b.png?x=1")
+        "https",
+        "images.example",
+        443,
+        "/a%20b.png?x=1",
+    )
     assert parse_image_url("http://[2606:4700::1111]").host == "2606:4700::1111"
 
 
@@ -226,8 +237,15 @@ def test_redirect_without_location(server: ImageServer, fetcher: ImageFetcher) -
     assert "answered HTTP 302 without a Location header" in message
 
 
-@pytest.mark.parametrize(("status", "reason"), [(404, "Not Found"), (500, "Internal Server Error"),
-                                                (204, "No Content"), (304, "Not Modified")])
+@pytest.mark.parametrize(
+    ("status", "reason"),
+    [
+        (404, "Not Found"),
+        (500, "Internal Server Error"),
+        (204, "No Content"),
+        (304, "Not Modified"),
+    ],
+)
 def test_non_200_names_the_status(
     server: ImageServer, fetcher: ImageFetcher, status: int, reason: str
 ) -> None:
@@ -263,8 +281,9 @@ def test_content_length_over_the_cap_is_refused_before_reading(
     server: ImageServer, fetcher: ImageFetcher
 ) -> None:
     # The server announces 11 MiB but then stalls: only the header check can end this quickly.
-    server.routes["/big"] = Route(headers={"Content-Length": str(11 * MIB)},
-                                  body=repeated(BLOCK, 1), delay=30)
+    server.routes["/big"] = Route(
+        headers={"Content-Length": str(11 * MIB)}, body=repeated(BLOCK, 1), delay=30
+    )
     assert "Content-Length is 11534336 bytes" in refused(fetcher, server.url("/big"))
 
 
@@ -272,8 +291,7 @@ def test_content_length_over_the_cap_is_refused_before_reading(
 def test_streamed_body_over_the_cap_is_cut_off(
     server: ImageServer, fetcher: ImageFetcher, chunked: bool
 ) -> None:
-    server.routes["/big"] = Route(body=repeated(BLOCK, 11 * 16), send_length=False,
-                                  chunked=chunked)
+    server.routes["/big"] = Route(body=repeated(BLOCK, 11 * 16), send_length=False, chunked=chunked)
     assert "larger than 10 MB" in refused(fetcher, server.url("/big"))
 
 
@@ -343,10 +361,26 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     folder = tmp_path_factory.mktemp("tls")
     cert, key = folder / "cert.pem", folder / "key.pem"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-         "-keyout", str(key), "-out", str(cert), "-subj", "/CN=images.example",
-         "-addext", "subjectAltName=DNS:images.example"],
-        check=True, capture_output=True,
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-subj",
+            "/CN=images.example",
+            "-addext",
+            "subjectAltName=DNS:images.example",
+        ],
+        check=True,
+        capture_output=True,
     )
     return cert, key
 
@@ -373,8 +407,11 @@ def test_https_sends_sni_and_checks_the_certificate_for_the_name(
     server, server_names = tls_server
     server.image("/a.png", PNG)
     client_tls = ssl.create_default_context(cafile=str(certificate[0]))
-    with ImageFetcher(allow_hosts=frozenset({server.authority}), ssl_context=client_tls,
-                      resolver=lambda _h, _p: ["127.0.0.1"]) as fetcher:
+    with ImageFetcher(
+        allow_hosts=frozenset({server.authority}),
+        ssl_context=client_tls,
+        resolver=lambda _h, _p: ["127.0.0.1"],
+    ) as fetcher:
         assert fetcher.fetch(f"https://images.example:{server.port}/a.png") == PNG
         # Same server and address, but the URL's name is not on the certificate.
         message = refused(fetcher, f"https://other.example:{server.port}/a.png")
@@ -387,7 +424,8 @@ def test_https_refuses_an_untrusted_certificate(
     tls_server: tuple[ImageServer, list[str]],
 ) -> None:
     server, _names = tls_server
-    with ImageFetcher(allow_hosts=frozenset({server.authority}),
-                      resolver=lambda _h, _p: ["127.0.0.1"]) as fetcher:
+    with ImageFetcher(
+        allow_hosts=frozenset({server.authority}), resolver=lambda _h, _p: ["127.0.0.1"]
+    ) as fetcher:
         message = refused(fetcher, f"https://images.example:{server.port}/a.png")
     assert "TLS certificate is not valid" in message

@@ -64,14 +64,19 @@ NAMED_TRAPS = [
     ("5f00::1", "not global unicast"),
 ]
 
-PUBLIC = ["8.8.8.8", "1.1.1.1", "93.184.215.14", "::ffff:8.8.8.8", "2606:4700:4700::1111",
-          "2001:4860:4860::8888", "2a00:1450:4001:80b::200e"]
+PUBLIC = [
+    "8.8.8.8",
+    "1.1.1.1",
+    "93.184.215.14",
+    "::ffff:8.8.8.8",
+    "2606:4700:4700::1111",
+    "2001:4860:4860::8888",
+    "2a00:1450:4001:80b::200e",
+]
 
 
 @pytest.mark.parametrize(("network", "inside", "outside"), IPV4_TABLE + IPV6_TABLE)
-def test_every_range_in_the_table_is_denied(
-    network: str, inside: str, outside: str | None
-) -> None:
+def test_every_range_in_the_table_is_denied(network: str, inside: str, outside: str | None) -> None:
     assert not is_public_address(inside)
     assert f"({network})" in explain_blocked(inside)
     if outside is not None:
@@ -95,8 +100,21 @@ def test_public_addresses_pass(address: str) -> None:
     assert "not blocked" in explain_blocked(address)
 
 
-@pytest.mark.parametrize("junk", ["", "localhost", "1.2.3", "127.1", "2130706433", "0x7f000001",
-                                  "127.000.000.001", " 8.8.8.8", "8.8.8.8/32", "::g"])
+@pytest.mark.parametrize(
+    "junk",
+    [
+        "",
+        "localhost",
+        "1.2.3",
+        "127.1",
+        "2130706433",
+        "0x7f000001",
+        "127.000.000.001",
+        " 8.8.8.8",
+        "8.8.8.8/32",
+        "::g",
+    ],
+)
 def test_anything_that_is_not_an_address_is_denied(junk: str) -> None:
     assert not is_public_address(junk)
     assert "not a valid IP address" in explain_blocked(junk)

@@ -1,4 +1,6 @@
-"""Explicit mapping between domain jobs and each surface's wire objects (the status table in README)."""
+"""Explicit mapping between domain jobs and each surface's wire objects.
+
+The status table is in the README ("HTTP API")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Decode and vet a client's first-frame image (magic bytes, size before decode, no animation, bomb guards, re-encode).
+"""Decode and vet a client's first-frame image.
+
+Magic bytes decide the type, the size is checked before decoding, animation is refused, bombs
+are guarded against, and the accepted image is re-encoded.
 
 Every problem is the client's, so every one is a ``SpecError(field="image")`` that says what
 was wrong and what to send instead. The image is typed by its magic bytes, opened with only
