@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import threading
 from datetime import datetime
 
 import sqlalchemy as sa
 
 from reelforge.domain.errors import JobNotFound
+from reelforge.periodic import PeriodicThread
 from reelforge.runtime import Runtime
 from reelforge.storage.base import BlobStore
 from reelforge.store.idempotency import IdempotencyStore
@@ -34,8 +34,9 @@ class RetentionSweeper:
         self.runtime = runtime
         self.idempotency = idempotency
         self.interval = interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._thread = PeriodicThread(
+            "retention", interval, self.sweep_once, retry_on=(sa.exc.SQLAlchemyError, OSError)
+        )
 
     def sweep_once(self, now: datetime | None = None) -> int:
         """Delete every expired job's files and row; returns how many jobs were removed."""
@@ -55,17 +56,7 @@ class RetentionSweeper:
         return removed
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="retention", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.sweep_once()
-            except (sa.exc.SQLAlchemyError, OSError) as exc:
-                log.warning("retention sweep failed (%s); retrying in %.0f s", exc, self.interval)
+        self._thread.stop()

@@ -8,6 +8,7 @@ import threading
 import sqlalchemy as sa
 
 from reelforge.domain.errors import LeaseLost
+from reelforge.periodic import PeriodicThread
 from reelforge.store.queue import WorkQueue
 from reelforge.worker.control import RunControl
 
@@ -17,20 +18,16 @@ log = logging.getLogger(__name__)
 class Heartbeat:
     def __init__(self, queue: WorkQueue, interval: float, lease_seconds: float) -> None:
         self._queue = queue
-        self._interval = interval
         self._lease_seconds = lease_seconds
         self._runs: dict[str, RunControl] = {}
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="heartbeat", daemon=True)
+        self._thread = PeriodicThread("heartbeat", interval, self.beat_all)
 
     def start(self) -> None:
         self._thread.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=10)
+        self._thread.stop()
 
     def track(self, run: RunControl) -> None:
         with self._lock:
@@ -62,7 +59,3 @@ class Heartbeat:
         except sa.exc.SQLAlchemyError as exc:
             # The lease may still be valid: try again next beat; the sweeper decides otherwise.
             log.warning("job %s: heartbeat failed (%s); retrying", run.job_id, exc)
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self._interval):
-            self.beat_all()

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
-import threading
 
 import sqlalchemy as sa
 
+from reelforge.periodic import PeriodicThread
 from reelforge.store.queue import SweepResult, WorkQueue
 
 log = logging.getLogger(__name__)
@@ -15,18 +15,16 @@ log = logging.getLogger(__name__)
 class Sweeper:
     def __init__(self, queue: WorkQueue, interval: float, max_attempts: int) -> None:
         self._queue = queue
-        self._interval = interval
         self._max_attempts = max_attempts
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="sweeper", daemon=True)
+        self._thread = PeriodicThread(
+            "sweeper", interval, self.sweep_once, retry_on=(sa.exc.SQLAlchemyError,)
+        )
 
     def start(self) -> None:
         self._thread.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=10)
+        self._thread.stop()
 
     def sweep_once(self) -> SweepResult:
         result = self._queue.sweep_expired(self._max_attempts)
@@ -35,10 +33,3 @@ class Sweeper:
         for job_id in result.failed:
             log.error("job %s: failed after %d lost attempts", job_id, self._max_attempts)
         return result
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self._interval):
-            try:
-                self.sweep_once()
-            except sa.exc.SQLAlchemyError as exc:
-                log.warning("sweep failed (%s); will retry", exc)
