@@ -149,10 +149,6 @@ class Settings(BaseSettings):
     def resolved_media_dir(self) -> Path:
         return self.media_dir if self.media_dir is not None else self.data_dir / "media"
 
-    @property
-    def uses_sqlite(self) -> bool:
-        return self.resolved_database_url.startswith("sqlite")
-
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
     """Build settings; ``config_file`` (or ``$REELFORGE_CONFIG_FILE``) names a TOML file."""

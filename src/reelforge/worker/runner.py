@@ -101,11 +101,6 @@ class Worker:
         self.heartbeat.stop()
         self.sweeper.stop()
 
-    def wait(self) -> None:
-        for slot in self._slots:
-            while slot.is_alive():
-                slot.join(timeout=0.5)
-
     def run_until_idle(self) -> int:
         """Run queued jobs in this thread until none is left; returns how many ran."""
         if not self.load_engine():
