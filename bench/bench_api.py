@@ -32,10 +32,9 @@ from fastapi import FastAPI
 
 from reelforge.api.app import create_app
 from reelforge.api.schemas.seed import SeedCreateRequest
-from reelforge.config import Settings
+from reelforge.core.config import Settings
+from reelforge.core.runtime import Runtime
 from reelforge.domain.specs import GenerationSpec
-from reelforge.runtime import Runtime
-from reelforge.store.keys import KeyStore
 
 PROMPT = "Wide shot of a child flying a red kite in a grassy park, golden hour sunlight"
 SEED_BODY = {"prompt": PROMPT, "model": "sora-2", "seconds": "8", "size": "1280x720"}
@@ -59,7 +58,7 @@ def bare_app(settings: Settings) -> FastAPI:
     @app.post("/bare", status_code=202)
     def create(body: SeedCreateRequest) -> dict[str, str]:
         spec = GenerationSpec.build(body.prompt, body.model, body.size, body.seconds)
-        job = runtime.store.create_job(spec, "bench")
+        job = runtime.database.enqueue(spec, "bench")
         return {"id": job.id, "status": job.status.value}
 
     @app.get("/bare/{job_id}")
@@ -97,7 +96,7 @@ def start(kind: str, data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
 def make_key(data_dir: Path) -> str:
     runtime = Runtime.open(Settings(data_dir=data_dir))
     try:
-        return KeyStore(runtime.db).create("bench").token
+        return runtime.keys.create("bench").token
     finally:
         runtime.close()
 

@@ -27,11 +27,11 @@ from pathlib import Path
 
 import psycopg
 
-from reelforge.config import Settings
+from reelforge.core.config import Settings
+from reelforge.core.runtime import Runtime
 from reelforge.domain.errors import EngineError
 from reelforge.domain.specs import GenerationSpec
 from reelforge.engines.base import EngineOutput, EngineRequest, JobControl
-from reelforge.runtime import Runtime
 from reelforge.worker import Worker
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,7 +68,7 @@ def measure_latency(rt: Runtime, samples: int) -> list[float]:
     spec = GenerationSpec.build("latency probe", seconds=4, seed=1)
     latencies: list[float] = []
     for _ in range(samples):
-        job = rt.store.create_job(spec)
+        job = rt.database.enqueue(spec)
         while (current := rt.store.get_job(job.id)).started_at is None:
             time.sleep(0.0005)
         latencies.append((current.started_at - current.created_at).total_seconds())
@@ -79,7 +79,7 @@ def measure_latency(rt: Runtime, samples: int) -> list[float]:
 def latency_embedded(data_dir: Path, samples: int) -> list[float]:
     settings = Settings(data_dir=data_dir, poll_seconds=2.0)
     rt = Runtime.open(settings)
-    worker = Worker(settings, runtime=rt, engine=InstantFailEngine())
+    worker = Worker(rt, engine=InstantFailEngine())
     worker.start()
     time.sleep(0.5)
     try:
@@ -117,7 +117,7 @@ def latency_process(settings: Settings, samples: int) -> list[float]:
 def claim_throughput(rt: Runtime, jobs: int, claimers: int) -> float:
     spec = GenerationSpec.build("throughput probe", seconds=4, seed=1)
     for _ in range(jobs):
-        rt.store.create_job(spec)
+        rt.database.enqueue(spec)
 
     def drain(name: str) -> None:
         while (lease := rt.queue.claim(name, lease_seconds=60)) is not None:

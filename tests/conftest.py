@@ -16,7 +16,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from reelforge.config import Settings
+from reelforge.core.config import Settings
 
 PG_URL = os.environ.get("REELFORGE_TEST_POSTGRES_URL")
 REQUIRE_PG = os.environ.get("REELFORGE_REQUIRE_POSTGRES") == "1"

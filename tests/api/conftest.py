@@ -23,9 +23,9 @@ import pytest
 import uvicorn
 
 from reelforge.api.app import create_app
-from reelforge.config import Settings
-from reelforge.media.fetch import ImageFetcher
-from reelforge.runtime import Runtime
+from reelforge.core.config import Settings
+from reelforge.core.runtime import Runtime
+from reelforge.net.fetch import ImageFetcher
 from reelforge.store.keys import KeyStore
 from tests.conftest import _postgres_url_or_skip, fast_settings
 from tests.image_cases import ImageServer
@@ -91,7 +91,7 @@ def running_server(
 ) -> Iterator[LiveServer]:
     settings = api_settings(data_dir, **overrides)
     runtime = Runtime.open(settings)
-    keys = KeyStore(runtime.db)
+    keys = runtime.keys
     first, second = keys.create("tests"), keys.create("other tenant")
     images = ImageServer().__enter__()
     fetcher = fetcher or ImageFetcher(allow_hosts=frozenset({images.authority}))

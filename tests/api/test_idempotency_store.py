@@ -31,7 +31,7 @@ def complete(store: IdempotencyStore, ident: IdempotencyKey, body: str) -> bool:
 
 
 def engine_of(store: IdempotencyStore) -> sa.Engine:
-    return store.engine
+    return store._engine
 
 
 def test_claim_then_replay_then_mismatch(engine: sa.Engine) -> None:

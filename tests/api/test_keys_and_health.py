@@ -12,12 +12,10 @@ import pytest
 from typer.testing import CliRunner
 
 from reelforge.api.bootstrap import FIRST_KEY_FILE, ensure_first_key
-from reelforge.cli_keys import keys_app
-from reelforge.config import Settings
-from reelforge.retention import RetentionSweeper
-from reelforge.runtime import Runtime
-from reelforge.store.idempotency import IdempotencyStore
-from reelforge.store.keys import KeyStore
+from reelforge.cli.keys import keys_app
+from reelforge.core.config import Settings
+from reelforge.core.runtime import Runtime
+from reelforge.services.retention import RetentionSweeper
 from tests.api.conftest import LiveServer
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -33,7 +31,7 @@ def test_keys_cli_create_list_revoke(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path / "data")
     runtime = Runtime.open(settings)
     try:
-        keys = KeyStore(runtime.db)
+        keys = runtime.keys
         key = keys.verify(token)
         assert key is not None and key.name == "ci"
         listed = runner.invoke(keys_app, ["list"], env=env)
@@ -51,7 +49,7 @@ def test_keys_cli_create_list_revoke(tmp_path: Path) -> None:
 def test_keys_are_stored_hashed(tmp_path: Path) -> None:
     runtime = Runtime.open(Settings(data_dir=tmp_path / "data"))
     try:
-        new = KeyStore(runtime.db).create("hashed")
+        new = runtime.keys.create("hashed")
         raw = (tmp_path / "data" / "reelforge.db").read_bytes()
         assert new.token.encode() not in raw
         assert new.token.split("_")[2].encode() not in raw
@@ -63,7 +61,7 @@ def test_first_run_writes_one_key_to_a_private_file(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path / "data")
     runtime = Runtime.open(settings)
     try:
-        keys = KeyStore(runtime.db)
+        keys = runtime.keys
         ensure_first_key(settings, keys)
         path = settings.data_dir / FIRST_KEY_FILE
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
@@ -94,7 +92,7 @@ def test_retention_sweeper_deletes_expired_media(live_server: LiveServer) -> Non
     assert job.expires_at is not None
     lifetime = (job.expires_at - job.created_at).total_seconds()
     assert lifetime == pytest.approx(live_server.settings.retention_seconds, abs=1)
-    sweeper = RetentionSweeper(runtime, IdempotencyStore(runtime.db, 86400), 3600)
+    sweeper = RetentionSweeper(runtime, 3600)
     assert sweeper.sweep_once(now=job.expires_at - timedelta(seconds=1)) == 0
     assert sweeper.sweep_once(now=job.expires_at + timedelta(seconds=1)) >= 1
     assert not list(runtime.blobs.list_prefix(f"jobs/{job.id}"))

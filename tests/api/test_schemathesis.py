@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from reelforge.media.fetch import ImageFetcher
+from reelforge.net.fetch import ImageFetcher
 from tests.api.conftest import LiveServer, running_server
 
 CHECKS = (

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from reelforge.config import Settings
+from reelforge.core.config import Settings
 from reelforge.domain.specs import GenerationSpec
 from reelforge.engines.base import EngineRequest, Frame, VideoClip
 from reelforge.engines.diffusers_engine import DiffusersEngine, create_engine

@@ -11,7 +11,7 @@ from pathlib import Path
 import typer
 from typer.testing import CliRunner
 
-from reelforge.cli_models import models_app
+from reelforge.cli.models import models_app
 from tests.diffusers.gpu_extra import require_gpu_extra
 
 runner = CliRunner()
@@ -66,7 +66,7 @@ def test_verify_rejects_a_folder_of_another_pipeline(tmp_path: Path) -> None:
 def test_pull_without_hub_access_explains_what_to_do(tmp_path: Path) -> None:
     require_gpu_extra()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf")}
-    code = "import sys; from reelforge.cli_models import models_app; models_app(sys.argv[1:])"
+    code = "import sys; from reelforge.cli.models import models_app; models_app(sys.argv[1:])"
     result = subprocess.run(
         [sys.executable, "-c", code, "pull", "wan22-5b", "--to", str(tmp_path / "wan")],
         capture_output=True,

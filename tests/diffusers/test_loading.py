@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from reelforge.config import Settings
+from reelforge.core.config import Settings
 from reelforge.domain.errors import EngineError, EngineLoadError
 from reelforge.domain.specs import GenerationSpec
 from reelforge.engines.diffusers_engine import create_engine

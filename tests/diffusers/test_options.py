@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from reelforge.config import Settings
+from reelforge.core.config import Settings
 from reelforge.domain.errors import ConfigError
 from reelforge.engines.base import create_engine as create_any_engine
 from reelforge.engines.diffusion.options import parse_options
@@ -79,7 +79,7 @@ def test_modules_import_without_torch() -> None:
     import sys
 
     code = (
-        "import sys, reelforge.engines.diffusers_engine, reelforge.cli_models;"
+        "import sys, reelforge.engines.diffusers_engine, reelforge.cli.models;"
         "heavy = [m for m in ('torch', 'diffusers', 'transformers') if m in sys.modules];"
         "print(','.join(heavy))"
     )

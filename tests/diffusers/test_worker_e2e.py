@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from reelforge.core.runtime import Runtime
 from reelforge.domain.jobs import Status
 from reelforge.domain.specs import GenerationSpec
 from reelforge.media import probe
-from reelforge.runtime import Runtime
 from reelforge.worker import Worker
 from tests.conftest import fast_settings
 from tests.diffusers.conftest import tiny_options
@@ -25,9 +25,9 @@ def test_worker_renders_an_ltx2_job_with_synchronized_audio(
     rt = Runtime.open(settings)
     try:
         spec = GenerationSpec.build("a cat walks on the beach", seconds=4, seed=21)
-        job = rt.store.create_job(spec, owner=None)
+        job = rt.database.enqueue(spec, owner=None)
 
-        assert Worker(settings, runtime=rt).run_until_idle() == 1
+        assert Worker(rt).run_until_idle() == 1
 
         done = rt.store.get_job(job.id)
         assert done.status is Status.COMPLETED, done.error_message

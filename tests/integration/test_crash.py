@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from reelforge.config import Settings
+from reelforge.core.config import Settings
+from reelforge.core.runtime import Runtime
 from reelforge.domain.jobs import Status
 from reelforge.domain.specs import GenerationSpec
-from reelforge.runtime import Runtime
 from tests.conftest import SettingsFactory, subprocess_env
 
 SLOW_ENGINE = "tests.support.engines:create_slow"
@@ -61,7 +61,7 @@ def test_sigkill_mid_job_completes_exactly_once(
         sweep_seconds=0.3,
     )
     rt = Runtime.open(settings)
-    job = rt.store.create_job(GenerationSpec.build("a lighthouse at dusk", seconds=4, seed=3))
+    job = rt.database.enqueue(GenerationSpec.build("a lighthouse at dusk", seconds=4, seed=3))
 
     first = start_worker(settings, tmp_path / "worker1.log")
     procs.append(first)
@@ -107,7 +107,7 @@ def test_paused_worker_cannot_overwrite_the_new_owners_result(
         }
     )
     rt = Runtime.open(settings)
-    job = rt.store.create_job(GenerationSpec.build("a paper boat on a pond", seconds=4, seed=9))
+    job = rt.database.enqueue(GenerationSpec.build("a paper boat on a pond", seconds=4, seed=9))
 
     zombie = start_worker(settings, tmp_path / "zombie.log")
     procs.append(zombie)

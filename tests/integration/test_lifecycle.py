@@ -8,10 +8,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from reelforge.core.runtime import Runtime
 from reelforge.domain.errors import JobNotFound, LeaseLost
 from reelforge.domain.jobs import JobOutputs, Lease, Status
 from reelforge.domain.specs import GenerationSpec
-from reelforge.runtime import Runtime
 from reelforge.worker import Worker
 from reelforge.worker.control import RunControl
 from tests.conftest import SettingsFactory
@@ -39,7 +39,7 @@ def wait_for(predicate: object, timeout: float = 20.0) -> None:
 
 
 def test_new_job_is_queued_with_its_spec(runtime: Runtime) -> None:
-    job = runtime.store.create_job(spec(), owner="key_1")
+    job = runtime.database.enqueue(spec(), owner="key_1")
     assert job.status is Status.QUEUED
     assert (job.spec.width, job.spec.height, job.spec.seconds, job.spec.seed) == (1280, 720, 4, 7)
     assert job.attempts == 0 and job.progress == 0.0 and job.outputs is None
@@ -48,15 +48,15 @@ def test_new_job_is_queued_with_its_spec(runtime: Runtime) -> None:
 
 
 def test_owner_filter_hides_other_tenants_jobs(runtime: Runtime) -> None:
-    job = runtime.store.create_job(spec(), owner="key_1")
+    job = runtime.database.enqueue(spec(), owner="key_1")
     assert runtime.store.get_job(job.id, owner="key_1").id == job.id
     with pytest.raises(JobNotFound):
         runtime.store.get_job(job.id, owner="key_2")
 
 
 def test_claim_takes_the_oldest_queued_job_with_a_lease(runtime: Runtime) -> None:
-    first = runtime.store.create_job(spec("first"))
-    runtime.store.create_job(spec("second"))
+    first = runtime.database.enqueue(spec("first"))
+    runtime.database.enqueue(spec("second"))
     lease = runtime.queue.claim("w1", lease_seconds=30)
     assert lease is not None and lease.job_id == first.id and lease.attempt == 1
     job = runtime.store.get_job(first.id)
@@ -70,7 +70,7 @@ def test_claim_on_an_empty_queue_returns_none(runtime: Runtime) -> None:
 
 
 def test_concurrent_claims_never_hand_out_a_job_twice(runtime: Runtime) -> None:
-    created = {runtime.store.create_job(spec(f"job {i}")).id for i in range(24)}
+    created = {runtime.database.enqueue(spec(f"job {i}")).id for i in range(24)}
     claimed: list[str] = []
     lock = threading.Lock()
 
@@ -90,8 +90,8 @@ def test_concurrent_claims_never_hand_out_a_job_twice(runtime: Runtime) -> None:
 def test_worker_completes_a_job_with_outputs(make_settings: SettingsFactory) -> None:
     settings = make_settings()
     rt = Runtime.open(settings)
-    job = rt.store.create_job(spec())
-    assert Worker(settings, runtime=rt).run_until_idle() == 1
+    job = rt.database.enqueue(spec())
+    assert Worker(rt).run_until_idle() == 1
     done = rt.store.get_job(job.id)
     assert done.status is Status.COMPLETED, done.error_message
     assert done.progress == 1.0 and done.engine == "testcard"
@@ -104,7 +104,7 @@ def test_worker_completes_a_job_with_outputs(make_settings: SettingsFactory) -> 
 
 
 def test_cancel_of_a_queued_job_ends_it_without_running(runtime: Runtime) -> None:
-    job = runtime.store.create_job(spec())
+    job = runtime.database.enqueue(spec())
     cancelled = runtime.store.request_cancel(job.id)
     assert cancelled.status is Status.CANCELLED
     assert runtime.queue.claim("w1", lease_seconds=30) is None
@@ -116,8 +116,8 @@ def test_cancel_of_a_running_job_stops_the_engine_within_one_step(
     settings = make_settings()
     rt = Runtime.open(settings)
     engine = GatedEngine(steps=50, gate_at=3)
-    worker = Worker(settings, runtime=rt, engine=engine)
-    job = rt.store.create_job(spec())
+    worker = Worker(rt, engine=engine)
+    job = rt.database.enqueue(spec())
     worker.start()
     try:
         assert engine.reached_gate.wait(20)
@@ -137,7 +137,7 @@ def test_cancel_of_a_running_job_stops_the_engine_within_one_step(
 
 
 def test_zombie_worker_cannot_overwrite_the_new_owners_result(runtime: Runtime) -> None:
-    job = runtime.store.create_job(spec())
+    job = runtime.database.enqueue(spec())
     zombie = runtime.queue.claim("zombie", lease_seconds=0.2)
     assert zombie is not None
     time.sleep(0.3)  # the zombie is "paused" past its lease
@@ -159,7 +159,7 @@ def test_zombie_worker_cannot_overwrite_the_new_owners_result(runtime: Runtime) 
 
 
 def test_sweeper_fails_a_job_after_max_attempts(runtime: Runtime) -> None:
-    job = runtime.store.create_job(spec())
+    job = runtime.database.enqueue(spec())
     for attempt in range(1, 3):
         lease = runtime.queue.claim("crashy", lease_seconds=0.05)
         assert lease is not None and lease.attempt == attempt
@@ -178,8 +178,8 @@ def test_graceful_stop_releases_a_running_job_to_the_queue(
     settings = make_settings()
     rt = Runtime.open(settings)
     engine = GatedEngine(steps=10, gate_at=2)
-    worker = Worker(settings, runtime=rt, engine=engine)
-    job = rt.store.create_job(spec())
+    worker = Worker(rt, engine=engine)
+    job = rt.database.enqueue(spec())
     worker.start()
     assert engine.reached_gate.wait(20)
     stopper = threading.Thread(target=worker.stop, kwargs={"grace": 0.3})
@@ -203,8 +203,8 @@ def test_engine_error_fails_the_job_with_its_code(make_settings: SettingsFactory
 
     settings = make_settings()
     rt = Runtime.open(settings)
-    job = rt.store.create_job(spec())
-    Worker(settings, runtime=rt, engine=Broken()).run_until_idle()
+    job = rt.database.enqueue(spec())
+    Worker(rt, engine=Broken()).run_until_idle()
     failed = rt.store.get_job(job.id)
     assert failed.status is Status.FAILED
     assert failed.error_code == "engine_error"
@@ -223,8 +223,8 @@ def test_worker_whose_engine_cannot_load_claims_nothing(make_settings: SettingsF
 
     settings = make_settings()
     rt = Runtime.open(settings)
-    job = rt.store.create_job(spec())
-    worker = Worker(settings, runtime=rt, engine=Unloadable())
+    job = rt.database.enqueue(spec())
+    worker = Worker(rt, engine=Unloadable())
     worker.start()
     time.sleep(1.0)
     worker.stop(grace=1)
@@ -235,8 +235,8 @@ def test_worker_whose_engine_cannot_load_claims_nothing(make_settings: SettingsF
 
 
 def test_list_pagination_is_stable_in_both_orders(runtime: Runtime) -> None:
-    ids = [runtime.store.create_job(spec(f"p{i}"), owner="k").id for i in range(5)]
-    runtime.store.create_job(spec("other tenant"), owner="other")
+    ids = [runtime.database.enqueue(spec(f"p{i}"), owner="k").id for i in range(5)]
+    runtime.database.enqueue(spec("other tenant"), owner="other")
     page1 = runtime.store.list_jobs("k", limit=2, order="asc")
     page2 = runtime.store.list_jobs("k", limit=2, order="asc", after=page1[-1].id)
     page3 = runtime.store.list_jobs("k", limit=2, order="asc", after=page2[-1].id)
@@ -250,11 +250,11 @@ def test_enqueue_wakes_an_idle_worker_quickly(make_settings: SettingsFactory) ->
     settings = make_settings(poll_seconds=30.0)
     rt = Runtime.open(settings)
     engine = GatedEngine(steps=1, gate_at=0)
-    worker = Worker(settings, runtime=rt, engine=engine)
+    worker = Worker(rt, engine=engine)
     worker.start()
     time.sleep(0.3)
     try:
-        rt.store.create_job(spec())
+        rt.database.enqueue(spec())
         assert engine.reached_gate.wait(5)
     finally:
         engine.gate.set()
@@ -267,13 +267,13 @@ def test_a_job_deleted_between_claim_and_start_does_not_stop_the_worker(
 ) -> None:
     settings = make_settings()
     rt = Runtime.open(settings)
-    worker = Worker(settings, runtime=rt)
-    gone = rt.store.create_job(spec("deleted at once"))
+    worker = Worker(rt)
+    gone = rt.database.enqueue(spec("deleted at once"))
     lease = rt.queue.claim("w1", lease_seconds=30)
     assert lease is not None and lease.job_id == gone.id
     rt.store.delete_job(gone.id)
     worker.executor.run(lease, worker_control(rt, lease))
-    survivor = rt.store.create_job(spec("still served"))
+    survivor = rt.database.enqueue(spec("still served"))
     assert worker.run_until_idle() == 1
     assert rt.store.get_job(survivor.id).status is Status.COMPLETED
     rt.close()

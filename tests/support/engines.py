@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from reelforge.config import Settings
+from reelforge.core.config import Settings
 from reelforge.engines.base import EngineOutput, EngineRequest, Frame, JobControl, VideoClip
 
 

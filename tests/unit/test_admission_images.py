@@ -12,14 +12,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from reelforge.admission_images import (
+from reelforge.domain.errors import SpecError
+from reelforge.net.fetch import ImageFetcher
+from reelforge.services.first_frame import (
     FirstFrame,
     decode_data_url,
     first_frame_from_bytes,
     resolve_first_frame,
 )
-from reelforge.domain.errors import SpecError
-from reelforge.media.fetch import ImageFetcher
 from tests.image_cases import BAD_IMAGE_CASES, BadImageCase, ImageServer, data_url, make_image
 
 WIDTH, HEIGHT = 64, 36

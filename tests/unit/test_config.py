@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from reelforge.config import load_settings
+from reelforge.core.config import load_settings
 from reelforge.domain.errors import ConfigError
 
 

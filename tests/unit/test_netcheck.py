@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reelforge.media.netcheck import DENIED_IPV4, explain_blocked, is_public_address
+from reelforge.net.netcheck import DENIED_IPV4, explain_blocked, is_public_address
 
 # (denied range, an address inside, a public address just outside or None)
 IPV4_TABLE = [

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from reelforge.api.context import build_prompt_policy
-from reelforge.config import Settings
+from reelforge.core.config import Settings
 from reelforge.domain.errors import ConfigError
+from reelforge.services import build_prompt_policy
 
 
 def test_defaults_refuse_real_people(tmp_path: Path) -> None:

@@ -7,9 +7,10 @@ import logging
 import numpy as np
 import pytest
 
-from reelforge.config import Settings
+from reelforge.core.config import Settings
 from reelforge.domain.errors import EngineError, JobCancelled
-from reelforge.domain.specs import FPS, GenerationSpec
+from reelforge.domain.limits import FPS
+from reelforge.domain.specs import GenerationSpec
 from reelforge.engines.base import Engine, EngineRequest, Frame, VideoClip, create_engine
 from reelforge.engines.testcard import (
     LABEL,

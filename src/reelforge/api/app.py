@@ -15,16 +15,18 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from reelforge import __version__
 from reelforge.api import health, openai_routes, seed_routes
 from reelforge.api.bootstrap import ensure_first_key
 from reelforge.api.context import ApiContext
 from reelforge.api.errors import install_error_handlers
 from reelforge.api.limits import MAX_BODY_BYTES, ContentLengthLimit
 from reelforge.api.openapi_bodies import add_body_schemas, validation_is_400
-from reelforge.config import Settings
-from reelforge.media.fetch import ImageFetcher
-from reelforge.retention import RetentionSweeper
-from reelforge.runtime import Runtime
+from reelforge.core.config import Settings
+from reelforge.core.runtime import Runtime
+from reelforge.net.fetch import ImageFetcher
+from reelforge.services.retention import RetentionSweeper
+from reelforge.worker import Worker
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +43,8 @@ def create_app(
     image_fetcher: ImageFetcher | None = None,
     bootstrap_key: bool = False,
 ) -> FastAPI:
-    """The ASGI app. ``runtime``: share an open Runtime (the caller closes it);
+    """The ASGI app. ``runtime``: the process's open Runtime (the caller closes it); without
+    one the lifespan opens and closes its own (an ASGI server importing the app);
     ``image_fetcher``: replace the URL fetcher (tests allow a loopback image server);
     ``bootstrap_key``: on a database without keys, create one (``reelforge serve``)."""
 
@@ -49,17 +52,13 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = runtime is None
         live = runtime or Runtime.open(settings)
-        context = ApiContext.build(settings, live, image_fetcher)
+        context = ApiContext.build(live, image_fetcher)
         if bootstrap_key:
-            ensure_first_key(settings, context.keys)
-        sweeper = RetentionSweeper(
-            live, context.admission.idempotency, settings.retention_sweep_seconds
-        )
+            ensure_first_key(settings, live.keys)
+        sweeper = RetentionSweeper(live, settings.retention_sweep_seconds)
         sweeper.start()
         if settings.embedded_workers:
-            from reelforge.worker import Worker
-
-            context.worker = Worker(settings, runtime=live)
+            context.worker = Worker(live)
             context.worker.start()
         app.state.context = context
         try:
@@ -75,7 +74,7 @@ def create_app(
 
     app = FastAPI(
         title="ReelForge",
-        version="0.1.0",
+        version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
     )

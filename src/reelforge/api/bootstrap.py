@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 
-from reelforge.config import Settings
+from reelforge.core.config import Settings
 from reelforge.store.keys import KeyStore
 
 log = logging.getLogger(__name__)

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from reelforge.admission import Admission, FirstFrameResolver
-from reelforge.admission_images import FirstFrame, first_frame_from_bytes, resolve_first_frame
 from reelforge.api.auth import KeyVerifier
 from reelforge.api.signing import UrlSigner
-from reelforge.config import Settings
-from reelforge.media.fetch import ImageFetcher
-from reelforge.metrics import Metrics
-from reelforge.policy import FacePolicy, PromptPolicy
-from reelforge.runtime import Runtime
-from reelforge.store.idempotency import IdempotencyStore
-from reelforge.store.keys import KeyStore
+from reelforge.core.config import Settings
+from reelforge.core.runtime import Runtime
+from reelforge.net.fetch import ImageFetcher
+from reelforge.services import build_admission
+from reelforge.services.admission import Admission
+from reelforge.services.metrics import Metrics
 from reelforge.worker import Worker
 
 
@@ -22,52 +19,24 @@ from reelforge.worker import Worker
 class ApiContext:
     settings: Settings
     runtime: Runtime
-    keys: KeyStore
     verifier: KeyVerifier
     admission: Admission
+    metrics: Metrics
     signer: UrlSigner
     fetcher: ImageFetcher
     worker: Worker | None = field(default=None)
 
     @classmethod
-    def build(
-        cls, settings: Settings, runtime: Runtime, fetcher: ImageFetcher | None = None
-    ) -> ApiContext:
+    def build(cls, runtime: Runtime, fetcher: ImageFetcher | None = None) -> ApiContext:
+        settings = runtime.settings
         fetcher = fetcher or ImageFetcher()
-        keys = KeyStore(runtime.db)
         metrics = Metrics(runtime.store)
-        admission = Admission(
-            runtime=runtime,
-            idempotency=IdempotencyStore(runtime.db, settings.idempotency_ttl_seconds),
-            prompt_policy=build_prompt_policy(settings),
-            face_policy=FacePolicy(),
-            resolve_first_frame=_resolver(fetcher),
-            retention_seconds=settings.retention_seconds,
-            metrics=metrics,
-        )
         return cls(
             settings=settings,
             runtime=runtime,
-            keys=keys,
-            verifier=KeyVerifier(keys),
-            admission=admission,
+            verifier=KeyVerifier(runtime.keys),
+            admission=build_admission(runtime, fetcher, metrics),
+            metrics=metrics,
             signer=UrlSigner.from_settings(settings),
             fetcher=fetcher,
         )
-
-
-def _resolver(fetcher: ImageFetcher) -> FirstFrameResolver:
-    def resolve(source: str | bytes, width: int, height: int) -> FirstFrame:
-        if isinstance(source, bytes):
-            return first_frame_from_bytes(source, width, height, max_bytes=fetcher.max_bytes)
-        return resolve_first_frame(source, width, height, fetcher=fetcher)
-
-    return resolve
-
-
-def build_prompt_policy(settings: Settings) -> PromptPolicy:
-    """The prompt policy with the operator's extra lexicons and disabled categories."""
-    return PromptPolicy.from_settings(
-        extra_lexicon_dir=settings.policy_extra_lexicon_dir,
-        disabled=settings.policy_disabled_categories,
-    )

@@ -8,9 +8,9 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials
 
-from reelforge.admission import Admission
 from reelforge.api.auth import authenticate, bearer_scheme
 from reelforge.api.context import ApiContext
+from reelforge.services.admission import Admission
 from reelforge.store.idempotency import IdempotencyKey
 from reelforge.store.keys import ApiKey
 

@@ -20,8 +20,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from reelforge.admission import IdempotencyConflict, PolicyRefused
-from reelforge.domain.errors import JobNotFound, SpecError
+from reelforge.domain.errors import IdempotencyConflict, JobNotFound, PolicyRefused, SpecError
+from reelforge.domain.limits import MAX_IMAGE_BYTES, MAX_IMAGE_FIELD_CHARS, describe_size
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +143,7 @@ def not_found(what: str) -> ApiError:
 def policy_refused(exc: PolicyRefused) -> ApiError:
     return ApiError(
         400,
-        f"Your request was blocked by our moderation system (category: {exc.category}). {exc}",
+        exc.public_message,
         code="moderation_blocked",
         title="Content Policy Violation",
     )
@@ -172,8 +172,9 @@ def validation_message(exc: RequestValidationError) -> tuple[str, str | None]:
 def _image_field_message(field: str, error: Any) -> str:
     if error.get("type") == "string_too_long":
         return (
-            f"{field} is too long: the limit is 10 MB of image data (about 13.4 million "
-            "base64 characters); send a smaller JPEG, PNG or WebP"
+            f"{field} is too long: the limit is {describe_size(MAX_IMAGE_BYTES)} of image data "
+            f"({MAX_IMAGE_FIELD_CHARS:,} characters as a data URL); send a smaller JPEG, PNG "
+            "or WebP"
         )
     return (
         f"{field} must be an http(s) URL or a data URL like data:image/png;base64,... "

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Literal
 
-import sqlalchemy as sa
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 from starlette.responses import JSONResponse, Response
 
 from reelforge.api.deps import ContextDep
-from reelforge.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from reelforge.services.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from reelforge.store.database import DatabaseError
 
 router = APIRouter(tags=["Health"])
 
@@ -43,13 +44,10 @@ def healthz() -> Liveness:
 )
 def readyz(context: ContextDep) -> JSONResponse:
     runtime = context.runtime
-    try:
-        with runtime.db.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
-        depth: int | None = runtime.store.queue_depth()
-        database: Literal["ok", "unreachable"] = "ok"
-    except sa.exc.SQLAlchemyError:
-        depth, database = None, "unreachable"
+    depth: int | None = None
+    database: Literal["ok", "unreachable"] = "unreachable"
+    with contextlib.suppress(DatabaseError):
+        depth, database = runtime.store.queue_depth(), "ok"
     worker = context.worker
     error = worker.engine_error if worker is not None else None
     state: Literal["loaded", "loading", "failed", "external"] = "external"
@@ -73,4 +71,4 @@ def readyz(context: ContextDep) -> JSONResponse:
     summary="Prometheus metrics: jobs by status, admissions, content-policy refusals",
 )
 def metrics(context: ContextDep) -> Response:
-    return Response(context.admission.metrics.render(), media_type=METRICS_CONTENT_TYPE)
+    return Response(context.metrics.render(), media_type=METRICS_CONTENT_TYPE)

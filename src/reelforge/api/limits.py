@@ -8,9 +8,11 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from reelforge.api.errors import ApiError, error_response
+from reelforge.domain.limits import MAX_IMAGE_BYTES, describe_size
 
 MAX_BODY_BYTES = 16 * 1024 * 1024
-"""A 10 MB image as base64 in JSON is ~13.4 MB; anything past this is refused up front."""
+"""The largest image as base64 in JSON, plus room for the other fields; past this a body is
+refused up front."""
 
 
 class ContentLengthLimit:
@@ -46,7 +48,7 @@ class ContentLengthLimit:
         return ApiError(
             413,
             f"the request body is {size}; the limit is {self.max_bytes // 2**20} MB "
-            "(images at most 10 MB)",
+            f"(images at most {describe_size(MAX_IMAGE_BYTES)})",
             title="Payload Too Large",
         )
 

@@ -16,8 +16,8 @@ from starlette.datastructures import UploadFile
 
 from reelforge.api.errors import ApiError
 from reelforge.api.limits import MAX_BODY_BYTES
-from reelforge.api.schemas.common import MAX_IMAGE_BYTES
 from reelforge.api.schemas.openai import VideoCreateRequest
+from reelforge.domain.limits import MAX_IMAGE_BYTES, describe_size
 
 _FORM_FIELDS = ("prompt", "model", "seconds", "size")
 _REFERENCE_FIELDS = {
@@ -29,26 +29,27 @@ _REFERENCE_FIELDS = {
 @dataclass(frozen=True, slots=True)
 class CreateBody:
     fields: VideoCreateRequest
-    upload: bytes | None
+    first_frame: str | bytes | None
+    """The uploaded file's bytes, or ``input_reference.image_url``, or None."""
     canonical: bytes
     """The parsed request plus a digest of the upload: the same for every retry of a request."""
 
-    @property
-    def first_frame(self) -> str | bytes | None:
-        if self.upload is not None:
-            return self.upload
-        reference = self.fields.input_reference
-        if reference is None:
-            return None
-        if reference.file_id is not None:
-            raise ApiError(
-                400,
-                "input_reference.file_id is not supported by this server; upload the image as "
-                "input_reference or pass input_reference.image_url",
-                param="input_reference",
-                code="unsupported_value",
-            )
-        return reference.image_url
+
+def _first_frame(fields: VideoCreateRequest, upload: bytes | None) -> str | bytes | None:
+    if upload is not None:
+        return upload
+    reference = fields.input_reference
+    if reference is None:
+        return None
+    if reference.file_id is not None:
+        raise ApiError(
+            400,
+            "input_reference.file_id is not supported by this server; upload the image as "
+            "input_reference or pass input_reference.image_url",
+            param="input_reference",
+            code="unsupported_value",
+        )
+    return reference.image_url
 
 
 async def read_create_body(request: Request) -> CreateBody:
@@ -68,7 +69,8 @@ async def read_create_body(request: Request) -> CreateBody:
     except ValidationError as exc:
         raise RequestValidationError(exc.errors(include_url=False)) from None
     digest = hashlib.sha256(upload).hexdigest().encode() if upload is not None else b"-"
-    return CreateBody(fields, upload, fields.model_dump_json().encode() + b"\n" + digest)
+    canonical = fields.model_dump_json().encode() + b"\n" + digest
+    return CreateBody(fields, _first_frame(fields, upload), canonical)
 
 
 async def _json_fields(request: Request) -> Any:
@@ -114,7 +116,8 @@ async def _read_upload(value: UploadFile | str) -> bytes:
     if len(data) > MAX_IMAGE_BYTES:
         raise ApiError(
             400,
-            "input_reference is larger than 10 MB; send a smaller JPEG, PNG or WebP",
+            f"input_reference is larger than {describe_size(MAX_IMAGE_BYTES)}; "
+            "send a smaller JPEG, PNG or WebP",
             param="input_reference",
             code="invalid_value",
         )

@@ -8,7 +8,6 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from reelforge.admission import Admitted, VideoRequest
 from reelforge.api.content import serve_blob
 from reelforge.api.deps import (
     AdmissionDep,
@@ -33,7 +32,7 @@ from reelforge.api.schemas.openai import (
 )
 from reelforge.domain.errors import JobNotFound
 from reelforge.domain.jobs import Job
-from reelforge.retention import remove_job_files
+from reelforge.services.admission import Admitted, VideoRequest
 from reelforge.store.idempotency import StoredResponse
 
 _COMMON = documented(
@@ -141,7 +140,7 @@ def delete_video(video_id: VideoId, key: CurrentKey, context: ContextDep) -> Vid
         context.runtime.store.delete_job(job_id, key.id)
     except JobNotFound:
         raise not_found("this video") from None
-    remove_job_files(context.runtime.blobs, job_id)
+    context.runtime.blobs.remove_job(job_id)
     return VideoDeleted(id=video_id)
 
 

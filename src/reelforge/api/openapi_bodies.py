@@ -6,8 +6,9 @@ from typing import Any
 
 from pydantic.json_schema import models_json_schema
 
-from reelforge.api.schemas.common import IMAGE_SOURCE_PATTERN, MAX_IMAGE_FIELD_CHARS
+from reelforge.api.schemas.common import IMAGE_SOURCE_PATTERN
 from reelforge.api.schemas.openai import ImageReference, VideoCreateRequest
+from reelforge.domain.limits import MAX_IMAGE_FIELD_CHARS
 
 _REF = "#/components/schemas/{model}"
 

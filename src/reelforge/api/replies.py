@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from reelforge.admission import Admitted
+from reelforge.services.admission import Admitted
 
 
 def stored_response(admitted: Admitted, headers: dict[str, str] | None = None) -> Response:

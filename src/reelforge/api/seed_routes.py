@@ -8,7 +8,6 @@ from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from reelforge.admission import Admission, VideoRequest
 from reelforge.api.content import serve_blob
 from reelforge.api.deps import (
     AdmissionDep,
@@ -29,6 +28,7 @@ from reelforge.api.schemas.seed import (
 )
 from reelforge.domain.errors import JobNotFound
 from reelforge.domain.jobs import Job, Status
+from reelforge.services.admission import Admission, VideoRequest
 from reelforge.store.idempotency import IdempotencyKey, StoredResponse
 
 GENERATION = "/vendors/openai/v1/sora/generation"

@@ -18,7 +18,7 @@ import secrets
 import time
 from pathlib import Path
 
-from reelforge.config import Settings
+from reelforge.core.config import Settings
 
 SECRET_FILE = "url-signing.key"
 

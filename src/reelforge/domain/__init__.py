@@ -4,16 +4,20 @@ from reelforge.domain.errors import (
     ConfigError,
     EngineError,
     EngineLoadError,
+    IdempotencyConflict,
     JobCancelled,
     JobInterrupted,
     JobNotFound,
+    KeyNotFound,
     LeaseLost,
+    PolicyRefused,
     ReelForgeError,
     SpecError,
     UnknownEngine,
 )
 from reelforge.domain.jobs import TERMINAL_STATES, Job, JobOutputs, Lease, Status
-from reelforge.domain.specs import FPS, GenerationSpec
+from reelforge.domain.limits import FPS
+from reelforge.domain.specs import GenerationSpec
 
 __all__ = [
     "FPS",
@@ -22,13 +26,16 @@ __all__ = [
     "EngineError",
     "EngineLoadError",
     "GenerationSpec",
+    "IdempotencyConflict",
     "Job",
     "JobCancelled",
     "JobInterrupted",
     "JobNotFound",
     "JobOutputs",
+    "KeyNotFound",
     "Lease",
     "LeaseLost",
+    "PolicyRefused",
     "ReelForgeError",
     "SpecError",
     "Status",

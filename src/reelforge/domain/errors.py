@@ -4,6 +4,9 @@ ReelForgeError
 ├── ConfigError            bad configuration found at start; one line says what to fix
 ├── SpecError              a generation request is invalid (client's mistake)
 ├── JobNotFound            no job with that id (for that owner)
+├── KeyNotFound            no API key with that id
+├── PolicyRefused          the content policy refused a prompt or image (``category`` says why)
+├── IdempotencyConflict    an Idempotency-Key is in use (409) or was used with another body (422)
 ├── EngineError            the engine could not produce a video
 │   ├── EngineLoadError    the engine's model could not be loaded
 │   └── UnknownEngine      no engine registered under that name (also a ConfigError)
@@ -33,6 +36,35 @@ class SpecError(ReelForgeError, ValueError):
 
 class JobNotFound(ReelForgeError, LookupError):
     """No job with that id is visible to the caller."""
+
+
+class KeyNotFound(ReelForgeError, LookupError):
+    """No API key with that id."""
+
+
+class PolicyRefused(ReelForgeError):
+    """The content policy refused the request; ``category`` names what it matched, ``rule``
+    which rule (for logs and metrics, never shown to the client next to the input)."""
+
+    def __init__(self, category: str, rule: str, message: str) -> None:
+        super().__init__(message)
+        self.category = category
+        self.rule = rule
+
+    @property
+    def public_message(self) -> str:
+        """What every entry point tells the client: the category and the policy's reason."""
+        return (
+            f"Your request was blocked by our moderation system (category: {self.category}). {self}"
+        )
+
+
+class IdempotencyConflict(ReelForgeError):
+    """The Idempotency-Key is in use. ``reused``: with another body (422); else in flight (409)."""
+
+    def __init__(self, message: str, *, reused: bool) -> None:
+        super().__init__(message)
+        self.reused = reused
 
 
 class EngineError(ReelForgeError):

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from typing import Final
 
 from reelforge.domain.errors import SpecError
-
-ALLOWED_SIZES: Final = ("1280x720", "720x1280")
-ALLOWED_SECONDS: Final = (4, 8, 12)
-FPS: Final = 24
-MAX_PROMPT_CHARS: Final = 32000
-MAX_SEED: Final = 2**32 - 1
+from reelforge.domain.limits import (
+    ALLOWED_SECONDS,
+    ALLOWED_SIZES,
+    FPS,
+    MAX_PROMPT_CHARS,
+    MAX_SEED,
+    MODEL_NAMES,
+)
 
 
 def parse_size(size: str) -> tuple[int, int]:
@@ -62,6 +63,11 @@ class GenerationSpec:
             raise SpecError(
                 f"prompt is {len(prompt)} characters; the limit is {MAX_PROMPT_CHARS}",
                 field="prompt",
+            )
+        if model not in MODEL_NAMES:
+            raise SpecError(
+                f"model {model!r} is not supported; use one of {', '.join(MODEL_NAMES)}",
+                field="model",
             )
         width, height = parse_size(size)
         seconds_int = _parse_seconds(seconds)

@@ -20,7 +20,7 @@ from reelforge.domain.errors import UnknownEngine
 from reelforge.domain.specs import GenerationSpec
 
 if TYPE_CHECKING:
-    from reelforge.config import Settings
+    from reelforge.core.config import Settings
 
 Frame = npt.NDArray[np.uint8]
 """One video frame: shape (height, width, 3), RGB, uint8."""

@@ -30,7 +30,7 @@ from reelforge.engines.diffusion.presets import Preset
 from reelforge.engines.diffusion.progress import ProgressTracker
 
 if TYPE_CHECKING:
-    from reelforge.config import Settings
+    from reelforge.core.config import Settings
     from reelforge.engines.diffusion.geometry import GenerationPlan
     from reelforge.engines.diffusion.loading import LoadedModel
     from reelforge.engines.diffusion.runners import RawOutput, RunRequest

@@ -32,12 +32,13 @@ import numpy.typing as npt
 from PIL import Image, ImageDraw, ImageFont
 
 from reelforge.domain.errors import EngineError
-from reelforge.domain.specs import FPS, GenerationSpec
+from reelforge.domain.limits import FPS
+from reelforge.domain.specs import GenerationSpec
 from reelforge.engines.base import EngineRequest, Frame, JobControl, VideoClip
 from reelforge.engines.testcard_sound import SAMPLE_RATE, synthesize_audio
 
 if TYPE_CHECKING:
-    from reelforge.config import Settings
+    from reelforge.core.config import Settings
 
 logger = logging.getLogger(__name__)
 

@@ -22,14 +22,14 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from reelforge.domain.errors import SpecError
+from reelforge.domain.limits import IMAGE_TYPES, MAX_IMAGE_BYTES, describe_size
 from reelforge.engines.base import Frame
 
-MAX_IMAGE_BYTES: Final = 10 * 1024 * 1024
 MAX_IMAGE_PIXELS: Final = 2560 * 1440
 """Larger images are refused from their header, before decoding (decompression bombs). It is
 generous so that an ordinary wrong-size photo still gets the more helpful size message."""
 
-_ACCEPTED = ("JPEG", "PNG", "WEBP")
+_ACCEPTED: Final = tuple(IMAGE_TYPES.values())
 _ORIENTATION_TAG: Final = 0x0112
 _SWAPPED_ORIENTATIONS: Final = (5, 6, 7, 8)  # EXIF rotations by 90 or 270 degrees
 
@@ -78,7 +78,7 @@ def decode_first_frame(data: bytes, width: int, height: int) -> tuple[Frame, byt
     """
     if len(data) > MAX_IMAGE_BYTES:
         raise _error(
-            f"image is {len(data) / 1e6:.1f} MB; the limit is {MAX_IMAGE_BYTES // 2**20} MB "
+            f"image is {describe_size(len(data))}; the limit is {describe_size(MAX_IMAGE_BYTES)} "
             "(send a smaller JPEG, PNG or WebP)"
         )
     kind = detect_image_type(data)

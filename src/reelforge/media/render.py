@@ -16,7 +16,8 @@ import av
 import numpy as np
 
 from reelforge.domain.errors import EngineError
-from reelforge.domain.specs import FPS, GenerationSpec
+from reelforge.domain.limits import FPS
+from reelforge.domain.specs import GenerationSpec
 from reelforge.engines.base import EngineOutput, RenderedFile, VideoClip
 from reelforge.media.encode import ENCODE, EncodeSettings, ProgressCallback, encode_clip
 from reelforge.media.encode import write_atomically as _write_atomically

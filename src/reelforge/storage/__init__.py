@@ -1,6 +1,8 @@
-"""Blob storage for media files."""
+"""Blob storage for media files: the ``BlobStore`` protocol, a local-directory store, and the
+key layout (``storage.layout``) every reader and writer uses."""
 
+from reelforge.storage import layout
 from reelforge.storage.base import BlobStore
 from reelforge.storage.local import LocalBlobStore
 
-__all__ = ["BlobStore", "LocalBlobStore"]
+__all__ = ["BlobStore", "LocalBlobStore", "layout"]

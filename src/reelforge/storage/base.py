@@ -8,7 +8,7 @@ from typing import BinaryIO, Protocol
 
 
 class BlobStore(Protocol):
-    """Keys are relative, slash-separated paths such as ``jobs/<id>/<token>/video.mp4``."""
+    """Keys are relative, slash-separated paths laid out by ``reelforge.storage.layout``."""
 
     def put_file(self, key: str, source: Path) -> None:
         """Store the file at ``source`` under ``key`` atomically (readers never see half)."""
@@ -32,3 +32,9 @@ class BlobStore(Protocol):
 
     def local_path(self, key: str) -> Path | None:
         """A filesystem path for the blob when the store is local (fast serving), else None."""
+
+    def check_writable(self) -> None:
+        """Raise ``ConfigError`` (one line saying what to fix) when the store cannot be written."""
+
+    def remove_job(self, job_id: str) -> None:
+        """Delete every file of one job: its inputs and all its attempts' outputs."""

@@ -10,6 +10,7 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from reelforge.domain.errors import ConfigError
+from reelforge.storage.layout import job_prefixes
 
 
 class LocalBlobStore:
@@ -75,6 +76,10 @@ class LocalBlobStore:
         for path in sorted(base.rglob("*")):
             if path.is_file() and not path.name.startswith("."):
                 yield path.relative_to(self.root).as_posix()
+
+    def remove_job(self, job_id: str) -> None:
+        for prefix in job_prefixes(job_id):
+            self.delete_prefix(prefix)
 
     def delete_prefix(self, prefix: str) -> int:
         base = self._path(prefix)

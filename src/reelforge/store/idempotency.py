@@ -16,6 +16,7 @@ A lock that outlived its request (the process died) expires and can be claimed a
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -61,15 +62,22 @@ class IdempotencyKey:
 
 
 class IdempotencyStore:
-    def __init__(self, engine: sa.Engine, ttl_seconds: int, lock_seconds: float = 60.0) -> None:
-        self.engine = engine
+    def __init__(
+        self,
+        engine: sa.Engine,
+        ttl_seconds: int,
+        lock_seconds: float = 60.0,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._engine = engine
         self.ttl = timedelta(seconds=ttl_seconds)
         self.lock = timedelta(seconds=lock_seconds)
+        self.clock = clock
 
     def claim(self, ident: IdempotencyKey) -> Claim:
-        now = utcnow()
+        now = self.clock()
         try:
-            with self.engine.connect().execution_options(**WRITE) as conn, conn.begin():
+            with self._engine.connect().execution_options(**WRITE) as conn, conn.begin():
                 row = conn.execute(_select(ident)).mappings().first()
                 verdict = _judge(row, ident, now)
                 if verdict.result is ClaimResult.PROCEED:
@@ -117,12 +125,14 @@ class IdempotencyStore:
 
     def release(self, ident: IdempotencyKey) -> None:
         """Forget a claim whose request failed before creating anything."""
-        with self.engine.connect().execution_options(**WRITE) as conn, conn.begin():
+        with self._engine.connect().execution_options(**WRITE) as conn, conn.begin():
             conn.execute(records.delete().where(*_match(ident), records.c.state == IN_FLIGHT))
 
     def purge_expired(self, now: datetime | None = None) -> int:
-        with self.engine.connect().execution_options(**WRITE) as conn, conn.begin():
-            result = conn.execute(records.delete().where(records.c.expires_at <= (now or utcnow())))
+        with self._engine.connect().execution_options(**WRITE) as conn, conn.begin():
+            result = conn.execute(
+                records.delete().where(records.c.expires_at <= (now or self.clock()))
+            )
         return result.rowcount
 
 

@@ -8,8 +8,7 @@ raises ``LeaseLost``.
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -39,30 +38,28 @@ class Attempt:
 
 
 class JobStore:
-    def __init__(
-        self, engine: sa.Engine, signals: Signals | None = None, clock: Clock = utcnow
-    ) -> None:
-        self.engine = engine
-        self.signals = signals or Signals()
+    def __init__(self, engine: sa.Engine, signals: Signals, clock: Clock = utcnow) -> None:
+        self._engine = engine
+        self.signals = signals
         self.clock = clock
         self._postgres = engine.dialect.name == "postgresql"
 
     # -- creating and reading ----------------------------------------------------------------
 
-    def create_job(
+    def insert_queued(
         self,
+        conn: sa.Connection,
         spec: GenerationSpec,
-        owner: str | None = None,
+        owner: str | None,
         *,
-        job_id: str | None = None,
-        remixed_from: str | None = None,
-        expires_at: datetime | None = None,
-        connection: sa.Connection | None = None,
+        job_id: str,
+        remixed_from: str | None,
+        expires_at: datetime | None,
     ) -> Job:
-        """Insert a queued job. Pass ``connection`` to insert inside a caller's transaction."""
+        """Insert a queued job inside the caller's transaction (``Database.enqueue``'s)."""
         now = self.clock()
-        values = {
-            "id": job_id or str(uuid.uuid4()),
+        values: dict[str, Any] = {
+            "id": job_id,
             "owner": owner,
             "prompt": spec.prompt,
             "model": spec.model,
@@ -80,19 +77,13 @@ class JobStore:
             "updated_at": now,
             "expires_at": expires_at,
         }
-        if connection is not None:
-            self._insert(connection, values)
-        else:
-            with self.engine.connect().execution_options(**WRITE) as conn, conn.begin():
-                self._insert(conn, values)
-            self.signals.job_enqueued()
-        return self.get_job(str(values["id"]), connection=connection)
-
-    def _insert(self, conn: sa.Connection, values: dict[str, Any]) -> None:
         conn.execute(jobs.insert().values(**values))
         if self._postgres:
             # Delivered at commit: wakes idle workers in other processes at once.
             conn.execute(sa.text("SELECT pg_notify('reelforge_jobs', '')"))
+        # The job as inserted: a worker may claim it the moment we commit, and the creator's
+        # answer must say "queued", not whatever the row says by the time it is read back.
+        return row_to_job({column.name: values.get(column.name) for column in jobs.columns})
 
     def get_job(
         self, job_id: str, owner: str | None = None, *, connection: sa.Connection | None = None
@@ -104,7 +95,7 @@ class JobStore:
         if connection is not None:
             row = connection.execute(query).mappings().first()
         else:
-            with self.engine.connect() as conn:
+            with self._engine.connect() as conn:
                 row = conn.execute(query).mappings().first()
         if row is None:
             raise JobNotFound(f"no job with id {job_id}")
@@ -123,7 +114,7 @@ class JobStore:
         if owner is not None:
             query = query.where(jobs.c.owner == owner)
         key = sa.tuple_(jobs.c.created_at, jobs.c.id)
-        with self.engine.connect() as conn:
+        with self._engine.connect() as conn:
             if after is not None:
                 anchor = self.get_job(after, owner, connection=conn)
                 bound = sa.tuple_(
@@ -143,7 +134,7 @@ class JobStore:
             .where(job_attempts.c.job_id == job_id)
             .order_by(job_attempts.c.attempt)
         )
-        with self.engine.connect() as conn:
+        with self._engine.connect() as conn:
             rows = conn.execute(query).mappings().all()
         return [
             Attempt(
@@ -161,12 +152,12 @@ class JobStore:
         query = (
             sa.select(sa.func.count()).select_from(jobs).where(jobs.c.status == Status.QUEUED.value)
         )
-        with self.engine.connect() as conn:
+        with self._engine.connect() as conn:
             return int(conn.execute(query).scalar_one())
 
     def count_by_status(self) -> dict[Status, int]:
         query = sa.select(jobs.c.status, sa.func.count()).group_by(jobs.c.status)
-        with self.engine.connect() as conn:
+        with self._engine.connect() as conn:
             counts = {Status(s): int(n) for s, n in conn.execute(query).all()}
         return {status: counts.get(status, 0) for status in Status}
 
@@ -175,7 +166,7 @@ class JobStore:
     def request_cancel(self, job_id: str, owner: str | None = None) -> Job:
         """Queued: cancelled at once. Running: flagged; the worker stops within one step."""
         now = self.clock()
-        with self.engine.connect().execution_options(**WRITE) as conn, conn.begin():
+        with self._engine.connect().execution_options(**WRITE) as conn, conn.begin():
             job = self.get_job(job_id, owner, connection=conn)
             if job.status is Status.QUEUED:
                 conn.execute(
@@ -205,12 +196,12 @@ class JobStore:
 
     def is_cancel_requested(self, job_id: str) -> bool:
         query = sa.select(jobs.c.cancel_requested).where(jobs.c.id == job_id)
-        with self.engine.connect() as conn:
+        with self._engine.connect() as conn:
             return bool(conn.execute(query).scalar())
 
     def delete_job(self, job_id: str, owner: str | None = None) -> Job:
         """Remove the row (its attempts cascade); the caller removes blobs and stops work."""
-        with self.engine.connect().execution_options(**WRITE) as conn, conn.begin():
+        with self._engine.connect().execution_options(**WRITE) as conn, conn.begin():
             job = self.get_job(job_id, owner, connection=conn)
             conn.execute(job_attempts.delete().where(job_attempts.c.job_id == job_id))
             conn.execute(jobs.delete().where(jobs.c.id == job_id))
@@ -229,11 +220,11 @@ class JobStore:
             .order_by(jobs.c.expires_at)
             .limit(limit)
         )
-        with self.engine.connect() as conn:
+        with self._engine.connect() as conn:
             return [row_to_job(r) for r in conn.execute(query).mappings().all()]
 
 
-def row_to_job(row: sa.RowMapping) -> Job:
+def row_to_job(row: Mapping[str, Any] | sa.RowMapping) -> Job:
     spec = GenerationSpec(
         prompt=row["prompt"],
         model=row["model"],

@@ -13,22 +13,19 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
 
-from reelforge.domain.errors import ReelForgeError
+from reelforge.domain.errors import KeyNotFound
 from reelforge.store.api_tables import api_keys
 from reelforge.store.db import WRITE
 from reelforge.store.types import utcnow
 
 TOKEN_PREFIX = "rf_"
 _TOKEN = re.compile(r"^rf_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
-
-
-class KeyNotFound(ReelForgeError, LookupError):
-    """No API key with that id."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,14 +57,15 @@ def looks_like_token(token: str) -> bool:
 
 
 class KeyStore:
-    def __init__(self, engine: sa.Engine) -> None:
-        self.engine = engine
+    def __init__(self, engine: sa.Engine, clock: Callable[[], datetime] = utcnow) -> None:
+        self._engine = engine
+        self.clock = clock
 
     def create(self, name: str) -> NewKey:
         key_id = secrets.token_hex(6)
         token = f"{TOKEN_PREFIX}{key_id}_{secrets.token_urlsafe(32)}"
-        key = ApiKey(key_id, name, utcnow(), None)
-        with self.engine.connect().execution_options(**WRITE) as conn, conn.begin():
+        key = ApiKey(key_id, name, self.clock(), None)
+        with self._engine.connect().execution_options(**WRITE) as conn, conn.begin():
             conn.execute(
                 api_keys.insert().values(
                     id=key.id, name=name, secret_hash=hash_token(token), created_at=key.created_at
@@ -81,7 +79,7 @@ class KeyStore:
         if match is None:
             return None
         query = sa.select(api_keys).where(api_keys.c.id == match.group(1))
-        with self.engine.connect() as conn:
+        with self._engine.connect() as conn:
             row = conn.execute(query).mappings().first()
         if row is None or not hmac.compare_digest(row["secret_hash"], hash_token(token)):
             return None
@@ -90,21 +88,21 @@ class KeyStore:
 
     def list(self) -> list[ApiKey]:
         query = sa.select(api_keys).order_by(api_keys.c.created_at, api_keys.c.id)
-        with self.engine.connect() as conn:
+        with self._engine.connect() as conn:
             return [_to_key(row) for row in conn.execute(query).mappings().all()]
 
     def count_active(self) -> int:
         query = sa.select(sa.func.count()).where(api_keys.c.revoked_at.is_(None))
-        with self.engine.connect() as conn:
+        with self._engine.connect() as conn:
             return int(conn.execute(query).scalar_one())
 
     def revoke(self, key_id: str) -> ApiKey:
         key_id = key_id.removeprefix(TOKEN_PREFIX).split("_")[0]
-        with self.engine.connect().execution_options(**WRITE) as conn, conn.begin():
+        with self._engine.connect().execution_options(**WRITE) as conn, conn.begin():
             conn.execute(
                 api_keys.update()
                 .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
-                .values(revoked_at=utcnow())
+                .values(revoked_at=self.clock())
             )
             row = conn.execute(sa.select(api_keys).where(api_keys.c.id == key_id)).mappings()
             found = row.first()

@@ -27,15 +27,15 @@ class SweepResult:
 
 
 class WorkQueue:
-    def __init__(self, store: JobStore) -> None:
+    def __init__(self, engine: sa.Engine, store: JobStore) -> None:
         self.store = store
-        self.engine = store.engine
+        self._engine = engine
 
     def _now(self) -> datetime:
         return self.store.clock()
 
     def _write(self) -> sa.Connection:
-        return self.engine.connect().execution_options(**WRITE)
+        return self._engine.connect().execution_options(**WRITE)
 
     # -- claiming ------------------------------------------------------------------------------
 
@@ -87,7 +87,7 @@ class WorkQueue:
             .order_by(jobs.c.created_at, jobs.c.id)
             .limit(1)
         )
-        if self.engine.dialect.name == "postgresql":
+        if self._engine.dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
         return query
 

@@ -1,6 +1,6 @@
 """Run one leased job: engine -> media -> blobs -> fenced completion.
 
-Blobs are written under a per-attempt prefix (``jobs/<id>/<lease token>/``) before the row is
+Blobs are written under a per-attempt prefix (``storage.layout.attempt_prefix``) before the row is
 committed, so a zombie attempt can never overwrite the winner's files; the winner removes the
 leftovers of earlier attempts, and a loser removes its own.
 """
@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from reelforge.core.runtime import Runtime
 from reelforge.domain.errors import (
     EngineError,
     JobCancelled,
@@ -28,7 +29,7 @@ from reelforge.domain.errors import (
 from reelforge.domain.jobs import Job, JobOutputs, Lease
 from reelforge.engines.base import Engine, EngineRequest, Frame
 from reelforge.media import render_media
-from reelforge.runtime import Runtime
+from reelforge.storage import layout
 from reelforge.worker.control import RunControl
 
 log = logging.getLogger(__name__)
@@ -88,10 +89,7 @@ class JobExecutor:
             files = render_media(output, job.spec, workdir)
             control.check()
             control.set_progress(0.97)
-            prefix = attempt_prefix(lease)
-            keys = JobOutputs(
-                f"{prefix}/video.mp4", f"{prefix}/thumbnail.webp", f"{prefix}/spritesheet.jpg"
-            )
+            keys = layout.attempt_outputs(lease.job_id, lease.token)
             blobs = self.runtime.blobs
             blobs.put_file(keys.thumbnail, files.thumbnail)
             blobs.put_file(keys.spritesheet, files.spritesheet)
@@ -122,15 +120,12 @@ class JobExecutor:
             log.warning("job %s: lease lost before it could be marked %s", lease.job_id, what)
 
     def _discard(self, lease: Lease) -> None:
-        self.runtime.blobs.delete_prefix(attempt_prefix(lease))
+        self.runtime.blobs.delete_prefix(layout.attempt_prefix(lease.job_id, lease.token))
 
     def _remove_other_attempts(self, lease: Lease) -> None:
-        own = attempt_prefix(lease)
-        for key in list(self.runtime.blobs.list_prefix(f"jobs/{lease.job_id}")):
-            attempt_dir = "/".join(key.split("/")[:3])
-            if attempt_dir != own:
-                self.runtime.blobs.delete_prefix(attempt_dir)
-
-
-def attempt_prefix(lease: Lease) -> str:
-    return f"jobs/{lease.job_id}/{lease.token}"
+        own = layout.attempt_prefix(lease.job_id, lease.token)
+        blobs = self.runtime.blobs
+        for key in list(blobs.list_prefix(layout.outputs_prefix(lease.job_id))):
+            attempt = layout.attempt_of(key)
+            if attempt is not None and attempt != own:
+                blobs.delete_prefix(attempt)

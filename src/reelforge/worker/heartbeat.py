@@ -5,10 +5,9 @@ from __future__ import annotations
 import logging
 import threading
 
-import sqlalchemy as sa
-
+from reelforge.core.periodic import PeriodicThread
 from reelforge.domain.errors import LeaseLost
-from reelforge.periodic import PeriodicThread
+from reelforge.store.database import DatabaseError
 from reelforge.store.queue import WorkQueue
 from reelforge.worker.control import RunControl
 
@@ -56,6 +55,6 @@ class Heartbeat:
         except LeaseLost:
             log.warning("job %s: lease lost; stopping this attempt", run.job_id)
             run.lose()
-        except sa.exc.SQLAlchemyError as exc:
+        except DatabaseError as exc:
             # The lease may still be valid: try again next beat; the sweeper decides otherwise.
             log.warning("job %s: heartbeat failed (%s); retrying", run.job_id, exc)

@@ -13,12 +13,10 @@ import socket
 import threading
 import time
 
-import sqlalchemy as sa
-
-from reelforge.config import Settings
+from reelforge.core.runtime import Runtime
 from reelforge.domain.errors import EngineLoadError
 from reelforge.engines.base import Engine, create_engine
-from reelforge.runtime import Runtime
+from reelforge.store.database import DatabaseError
 from reelforge.worker.control import RunControl
 from reelforge.worker.execute import JobExecutor
 from reelforge.worker.heartbeat import Heartbeat
@@ -29,11 +27,10 @@ ENGINE_RETRY_SECONDS = 30.0
 
 
 class Worker:
-    def __init__(
-        self, settings: Settings, runtime: Runtime | None = None, engine: Engine | None = None
-    ) -> None:
+    def __init__(self, runtime: Runtime, engine: Engine | None = None) -> None:
+        settings = runtime.settings
         self.settings = settings
-        self.runtime = runtime or Runtime.open(settings)
+        self.runtime = runtime
         self.engine = engine or create_engine(settings)
         self.worker_id = settings.worker_id or f"{socket.gethostname()}:{os.getpid()}"
         queue = self.runtime.queue
@@ -124,7 +121,7 @@ class Worker:
             mark = self.runtime.signals.work_mark()
             try:
                 worked = self._claim_and_run()
-            except sa.exc.SQLAlchemyError as exc:
+            except DatabaseError as exc:
                 log.warning("claim failed (%s); retrying", exc)
                 worked = False
             except Exception:

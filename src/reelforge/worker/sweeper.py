@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import logging
 
-import sqlalchemy as sa
-
-from reelforge.periodic import PeriodicThread
+from reelforge.core.periodic import PeriodicThread
+from reelforge.store.database import DatabaseError
 from reelforge.store.queue import SweepResult, WorkQueue
 
 log = logging.getLogger(__name__)
@@ -17,7 +16,7 @@ class Sweeper:
         self._queue = queue
         self._max_attempts = max_attempts
         self._thread = PeriodicThread(
-            "sweeper", interval, self.sweep_once, retry_on=(sa.exc.SQLAlchemyError,)
+            "sweeper", interval, self.sweep_once, retry_on=(DatabaseError,)
         )
 
     def start(self) -> None:

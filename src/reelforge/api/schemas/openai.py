@@ -6,16 +6,14 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from reelforge.api.schemas.common import IMAGE_SOURCE_PATTERN, MAX_IMAGE_FIELD_CHARS
+from reelforge.api.schemas.common import IMAGE_SOURCE_PATTERN
+from reelforge.domain.limits import MAX_IMAGE_FIELD_CHARS, MAX_PROMPT_CHARS
+from reelforge.domain.limits import ModelName as VideoModelName
 
-VideoModelName = Literal[
-    "sora-2", "sora-2-pro", "sora-2-2025-10-06", "sora-2-pro-2025-10-06", "sora-2-2025-12-08"
-]
 VideoSize = Literal["720x1280", "1280x720", "1024x1792", "1792x1024"]
 VideoSeconds = Literal["4", "8", "12"]
 VideoStatus = Literal["queued", "in_progress", "completed", "failed"]
 VIDEO_ID_PATTERN = r"^video_[0-9a-f]{32}$"
-MAX_PROMPT = 32000
 
 
 class ImageReference(BaseModel):
@@ -35,7 +33,7 @@ class ImageReference(BaseModel):
 class VideoCreateRequest(BaseModel):
     """JSON form of create; multipart carries the same fields (and a file)."""
 
-    prompt: str = Field(min_length=1, max_length=MAX_PROMPT)
+    prompt: str = Field(min_length=1, max_length=MAX_PROMPT_CHARS)
     model: VideoModelName = "sora-2"
     seconds: VideoSeconds = Field(default="4", description='A string: "4", "8" or "12".')
     size: VideoSize = "720x1280"
@@ -43,7 +41,7 @@ class VideoCreateRequest(BaseModel):
 
 
 class VideoRemixRequest(BaseModel):
-    prompt: str = Field(min_length=1, max_length=MAX_PROMPT)
+    prompt: str = Field(min_length=1, max_length=MAX_PROMPT_CHARS)
 
 
 class VideoError(BaseModel):

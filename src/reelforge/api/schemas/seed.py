@@ -6,7 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from reelforge.api.schemas.common import IMAGE_SOURCE_PATTERN, MAX_IMAGE_FIELD_CHARS
+from reelforge.api.schemas.common import IMAGE_SOURCE_PATTERN
+from reelforge.domain.limits import MAX_IMAGE_FIELD_CHARS
 
 SeedStatus = Literal["pending", "processing", "completed", "failed"]
 TIMESTAMP_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$"

@@ -16,7 +16,8 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from reelforge.domain.specs import FPS, GenerationSpec
+from reelforge.domain.limits import FPS
+from reelforge.domain.specs import GenerationSpec
 from reelforge.engines.base import Audio, Frame
 
 SILENT_SAMPLE_RATE = 48000

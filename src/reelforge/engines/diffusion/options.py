@@ -20,7 +20,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from reelforge.domain.errors import ConfigError
-from reelforge.domain.specs import FPS
+from reelforge.domain.limits import FPS
 from reelforge.engines.diffusion.presets import (
     DEFAULT_MODEL_PRESETS,
     DEFAULT_PRESET,

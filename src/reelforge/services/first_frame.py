@@ -12,17 +12,17 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
 from reelforge.domain.errors import SpecError
+from reelforge.domain.limits import IMAGE_TYPES, MAX_IMAGE_BYTES, describe_size
 from reelforge.engines.base import Frame
-from reelforge.media.fetch import ImageFetcher, describe_size
 from reelforge.media.images import decode_first_frame, detect_image_type
+from reelforge.net.fetch import ImageFetcher
 
-DEFAULT_MAX_BYTES: Final = 10 * 1024 * 1024
-DATA_URL_PREFIX: Final = re.compile(r"data:image/(jpeg|png|webp);base64,")
-_DECLARED_TO_DETECTED: Final = {"jpeg": "JPEG", "png": "PNG", "webp": "WEBP"}
+DATA_URL_PREFIX: Final = re.compile(rf"data:image/({'|'.join(IMAGE_TYPES)});base64,")
 _ACCEPTED_FORMS: Final = (
     "send an http(s) URL or data:image/jpeg;base64,..., data:image/png;base64,... or "
     "data:image/webp;base64,..."
@@ -37,6 +37,24 @@ class FirstFrame:
     png: bytes
 
 
+FirstFrameResolver = Callable[[str | bytes, int, int], FirstFrame]
+"""(data URL, http(s) URL or the image's bytes; width; height) -> the vetted frame, or
+``SpecError(field="image")`` saying what to send instead. Admission is given one."""
+
+
+@dataclass(frozen=True)
+class FirstFrameReader:
+    """The resolver every entry point uses: bytes are vetted as they are, URLs are fetched
+    through ``fetcher`` (the process's one fetcher, with its SSRF rules and size cap)."""
+
+    fetcher: ImageFetcher
+
+    def __call__(self, source: str | bytes, width: int, height: int) -> FirstFrame:
+        if isinstance(source, bytes):
+            return first_frame_from_bytes(source, width, height, max_bytes=self.fetcher.max_bytes)
+        return resolve_first_frame(source, width, height, fetcher=self.fetcher)
+
+
 def resolve_first_frame(
     source: str, width: int, height: int, *, fetcher: ImageFetcher | None = None
 ) -> FirstFrame:
@@ -45,7 +63,7 @@ def resolve_first_frame(
     Pass the app's one ``ImageFetcher``; without one a default fetcher (public URLs only) is
     built for this call and closed after it.
     """
-    max_bytes = fetcher.max_bytes if fetcher is not None else DEFAULT_MAX_BYTES
+    max_bytes = fetcher.max_bytes if fetcher is not None else MAX_IMAGE_BYTES
     if source[:5].lower() == "data:":  # decode_data_url explains a wrongly cased prefix
         return first_frame_from_bytes(decode_data_url(source, max_bytes), width, height)
     if fetcher is not None:
@@ -55,7 +73,7 @@ def resolve_first_frame(
 
 
 def first_frame_from_bytes(
-    data: bytes, width: int, height: int, *, max_bytes: int = DEFAULT_MAX_BYTES
+    data: bytes, width: int, height: int, *, max_bytes: int = MAX_IMAGE_BYTES
 ) -> FirstFrame:
     """Vet raw image bytes (a multipart upload, or a fetched or decoded body)."""
     if not data:
@@ -66,7 +84,7 @@ def first_frame_from_bytes(
     return FirstFrame(rgb=rgb, png=png)
 
 
-def decode_data_url(source: str, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
+def decode_data_url(source: str, max_bytes: int = MAX_IMAGE_BYTES) -> bytes:
     """The bytes of a ``data:image/(jpeg|png|webp);base64,`` URL, checked against its type."""
     match = DATA_URL_PREFIX.match(source)
     if match is None:
@@ -96,7 +114,7 @@ def decode_data_url(source: str, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
 
 def _check_declared_type(declared: str, data: bytes) -> None:
     detected = detect_image_type(data)
-    if detected != _DECLARED_TO_DETECTED[declared]:
+    if detected != IMAGE_TYPES[declared]:
         shown = "of an unknown type" if detected == "unknown" else detected
         raise _error(
             f"image declared as image/{declared} but the bytes are {shown}; "

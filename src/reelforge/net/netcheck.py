@@ -18,9 +18,10 @@ from typing import Final
 from urllib.parse import urlsplit
 
 from reelforge.domain.errors import SpecError
+from reelforge.domain.limits import MAX_URL_CHARS
 
 DEFAULT_PORTS: Final = {"http": 80, "https": 443}
-MAX_URL_CHARS: Final = 8192
+
 
 # (network, why it is denied). The IPv4 table applies to plain IPv4 addresses and to every IPv4
 # address found inside an IPv6 one.

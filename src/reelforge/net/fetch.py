@@ -30,7 +30,8 @@ from typing import Final
 from urllib.parse import urljoin
 
 from reelforge.domain.errors import SpecError
-from reelforge.media.netcheck import (
+from reelforge.domain.limits import MAX_IMAGE_BYTES, describe_size
+from reelforge.net.netcheck import (
     DEFAULT_PORTS,
     ImageURL,
     explain_blocked,
@@ -97,7 +98,7 @@ class ImageFetcher:
     def __init__(
         self,
         *,
-        max_bytes: int = 10 * 1024 * 1024,
+        max_bytes: int = MAX_IMAGE_BYTES,
         deadline_seconds: float = 15.0,
         max_redirects: int = 3,
         allow_hosts: frozenset[str] = frozenset(),
@@ -366,14 +367,6 @@ def _is_ip_literal(host: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def describe_size(size: int) -> str:
-    """``10485760`` -> ``"10 MB"``, ``1536`` -> ``"1.5 KB"``, ``100`` -> ``"100 bytes"``."""
-    for unit, scale in (("MB", 2**20), ("KB", 2**10)):
-        if size >= scale:
-            return f"{size / scale:.1f}".removesuffix(".0") + f" {unit}"
-    return f"{size} bytes"
 
 
 def _port_error(port: int) -> SpecError:

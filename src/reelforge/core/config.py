@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -19,6 +19,8 @@ from pydantic_settings import (
     SettingsError,
     TomlConfigSettingsSource,
 )
+
+SUPPORTED_DATABASE_SCHEMES = ("sqlite", "postgresql", "postgresql+psycopg")
 
 
 def default_data_dir() -> Path:
@@ -127,6 +129,30 @@ class Settings(BaseSettings):
     def _engine_lowercase(cls, value: str) -> str:
         return value.strip().lower()
 
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        scheme = value.split(":", 1)[0].lower() if ":" in value else ""
+        if scheme not in SUPPORTED_DATABASE_SCHEMES:
+            raise ValueError(
+                f"scheme {scheme or '(none)'!r} is not supported; use sqlite:///path/to/file.db "
+                "or postgresql://user@host:5432/dbname"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _heartbeat_within_lease(self) -> Settings:
+        # A lease that expires before its first renewal is swept from under a healthy worker.
+        if self.heartbeat_seconds >= self.lease_seconds:
+            raise ValueError(
+                f"heartbeat_seconds ({self.heartbeat_seconds:g}) must be less than lease_seconds "
+                f"({self.lease_seconds:g}), or leases expire between heartbeats; keep heartbeats "
+                "at most a third of the lease"
+            )
+        return self
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -168,7 +194,11 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
         return settings_cls(**overrides)
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "settings"
-        raise ConfigError(f"invalid setting {where}: {first['msg']}") from None
+        message = str(first["msg"]).removeprefix("Value error, ")
+        if not first["loc"]:  # a rule across several settings
+            raise ConfigError(f"invalid settings: {message}") from None
+        where = ".".join(str(part) for part in first["loc"])
+        variable = f"REELFORGE_{str(first['loc'][0]).upper()}"
+        raise ConfigError(f"invalid setting {where} ({variable}): {message}") from None
     except SettingsError as exc:
         raise ConfigError(f"invalid setting: {exc}; check its REELFORGE_* variable") from None

@@ -13,7 +13,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from reelforge.config import load_settings
+from reelforge.cli.common import ConfigOption, print_error
+from reelforge.core.config import load_settings
 from reelforge.domain.errors import ConfigError, EngineLoadError, ReelForgeError
 from reelforge.engines.diffusion.options import DiffusersOptions, parse_options
 from reelforge.engines.diffusion.presets import PRESETS, Preset, preset_names
@@ -23,15 +24,11 @@ models_app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-_out = Console()
-_err = Console(stderr=True)
-ConfigOption = Annotated[
-    Path | None, typer.Option("--config", help="TOML settings file (REELFORGE_* keys, lowercase).")
-]
+_out = Console(soft_wrap=True)
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
-    _err.print(f"[bold red]error:[/] {message}", highlight=False)
+    print_error(message)
     return typer.Exit(code)
 
 

@@ -1,0 +1,129 @@
+"""``reelforge generate``: one video end to end on this machine, through the same admission
+as the HTTP API (validation, content policy, face check, retention)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.text import Text
+
+from reelforge.cli.common import (
+    ConfigOption,
+    console,
+    fail,
+    open_runtime,
+    settings_or_fail,
+    setup_logging,
+)
+from reelforge.domain.errors import EngineLoadError, PolicyRefused, SpecError
+from reelforge.domain.jobs import Job, Status
+from reelforge.domain.limits import MAX_IMAGE_BYTES, MODEL_NAMES, describe_size
+from reelforge.services.admission import VideoRequest
+
+
+def generate(
+    prompt: Annotated[str, typer.Argument(help="What the video should show.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the MP4.")] = Path(
+        "reelforge.mp4"
+    ),
+    image: Annotated[
+        Path | None, typer.Option("--image", help="First frame (JPEG/PNG/WebP, exact size).")
+    ] = None,
+    seconds: Annotated[int, typer.Option(help="4, 8 or 12.")] = 8,
+    size: Annotated[str, typer.Option(help="1280x720 or 720x1280.")] = "1280x720",
+    seed: Annotated[int | None, typer.Option(help="Seed for a reproducible result.")] = None,
+    model: Annotated[str, typer.Option(help=f"One of {', '.join(MODEL_NAMES)}.")] = "sora-2",
+    config: ConfigOption = None,
+) -> None:
+    """Generate one video end to end on this machine and write it to OUTPUT."""
+    from reelforge.services.local_job import run_local_job
+
+    setup_logging()
+    settings = settings_or_fail(config)
+    request = VideoRequest(
+        prompt=prompt,
+        model=model,
+        size=size,
+        seconds=seconds,
+        seed=seed,
+        first_frame=read_image(image) if image is not None else None,
+    )
+    runtime = open_runtime(settings)
+    try:
+        job, video = run_local_job(runtime, request, watch=_progress_watcher())
+    except PolicyRefused as exc:
+        fail(exc.public_message)
+    except (SpecError, EngineLoadError) as exc:
+        fail(_with_option(exc))
+    finally:
+        runtime.close()
+    if job.status is not Status.COMPLETED or video is None:
+        fail(f"job {job.id} {job.status.value}: {job.error_message}", code=1)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(video, output)
+    console.print(
+        Text.assemble(
+            ("wrote ", "green"),
+            f"{output} ({job.spec.size}, {job.spec.seconds} s, seed {job.spec.seed}, "
+            f"engine {job.engine})",
+        )
+    )
+    if job.engine == "testcard":
+        console.print(
+            Text.assemble(
+                ("note: ", "yellow"),
+                "the testcard engine draws a test pattern; set REELFORGE_ENGINE=diffusers for "
+                "real generation on a GPU",
+            )
+        )
+
+
+def read_image(path: Path) -> bytes:
+    """The bytes of ``--image``; a path that cannot be read ends the command with one line."""
+    if path.is_dir():
+        fail(f"--image {path} is a directory; pass the path of a JPEG, PNG or WebP file")
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_IMAGE_BYTES + 1)
+    except FileNotFoundError:
+        fail(f"--image {path} does not exist; pass the path of a JPEG, PNG or WebP file")
+    except OSError as exc:
+        fail(f"--image {path} cannot be read ({exc.strerror or exc}); check the path")
+    if len(data) > MAX_IMAGE_BYTES:
+        fail(f"--image {path} is larger than {describe_size(MAX_IMAGE_BYTES)}; use a smaller file")
+    return data
+
+
+def _with_option(exc: SpecError | EngineLoadError) -> str:
+    """Name the command-line option a request error is about (``image`` -> ``--image``)."""
+    field = exc.field if isinstance(exc, SpecError) else None
+    return (
+        f"--{field}: {exc}" if field in {"image", "model", "size", "seconds", "seed"} else str(exc)
+    )
+
+
+def _progress_watcher() -> Callable[[Job | None], None]:
+    """A callback ``(job) -> None`` driving a rich progress bar while the job runs."""
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
+    task = progress.add_task("queued", total=100)
+
+    def watch(job: Job | None) -> None:
+        if job is None:
+            progress.stop()
+            return
+        progress.start()
+        progress.update(task, completed=job.progress * 100, description=job.status.value)
+
+    return watch

@@ -1,0 +1,112 @@
+"""``reelforge serve`` (HTTP APIs, with in-process workers by default) and ``reelforge worker``
+(workers only, on this or another machine). Both open one Runtime and pass it down."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import sys
+import threading
+from typing import Annotated
+
+import typer
+
+from reelforge.cli.common import (
+    ConfigOption,
+    console,
+    fail,
+    open_runtime,
+    settings_or_fail,
+    setup_logging,
+)
+from reelforge.core.config import Settings
+from reelforge.core.runtime import Runtime
+from reelforge.domain.errors import ConfigError
+
+PortOption = Annotated[int, typer.Option(min=1, max=65535, help="TCP port (1-65535).")]
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: PortOption = 8000,
+    workers: Annotated[
+        bool, typer.Option("--workers/--no-workers", help="Run workers in this process.")
+    ] = True,
+    config: ConfigOption = None,
+    verbose: Annotated[bool, typer.Option("-v", "--verbose")] = False,
+) -> None:
+    """Serve the HTTP APIs, with in-process workers unless --no-workers."""
+    setup_logging(verbose)
+    settings = settings_or_fail(config, embedded_workers=workers)
+    check_can_listen(host, port)
+    from reelforge.services import build_prompt_policy
+
+    try:
+        build_prompt_policy(settings)
+    except ConfigError as exc:
+        fail(str(exc))
+    from reelforge.api.server import serve as serve_http
+
+    runtime = open_runtime(settings)
+    try:
+        serve_http(runtime, host, port)
+    finally:
+        runtime.close()
+
+
+def check_can_listen(host: str, port: int) -> None:
+    """Fail before anything is created when ``host:port`` cannot be listened on."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        fail(f"--host {host!r} is not an address of this machine ({exc.strerror}); try 127.0.0.1")
+    family, kind, proto, _name, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            fail(
+                f"cannot listen on {host}:{port} ({exc.strerror or exc}); "
+                "pick a free --port or another --host"
+            )
+
+
+def worker(
+    concurrency: Annotated[int | None, typer.Option(min=1, help="Jobs run at once.")] = None,
+    config: ConfigOption = None,
+    verbose: Annotated[bool, typer.Option("-v", "--verbose")] = False,
+) -> None:
+    """Run workers against the configured database (this or another machine)."""
+    setup_logging(verbose)
+    settings = settings_or_fail(config, worker_concurrency=concurrency)
+    runtime = open_runtime(settings)
+    try:
+        run_workers(settings, runtime)
+    finally:
+        runtime.close()
+
+
+def run_workers(settings: Settings, runtime: Runtime) -> None:
+    """Run workers until SIGTERM/SIGINT; a second signal exits at once (leases are swept)."""
+    from reelforge.worker import Worker
+
+    runner = Worker(runtime)
+    stop = threading.Event()
+
+    def request_stop(signum: int, _frame: object) -> None:
+        if stop.is_set():
+            sys.exit(130)
+        console.print(
+            f"received {signal.Signals(signum).name}: finishing running jobs "
+            f"(up to {settings.shutdown_grace_seconds:.0f} s), claiming no more",
+            markup=False,
+        )
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    runner.start()
+    while not stop.wait(0.5):
+        pass
+    runner.stop()

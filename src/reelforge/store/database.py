@@ -1,0 +1,132 @@
+"""Database: the open database and its one unit of work.
+
+Everything that reads or writes rows goes through the repositories held here (``jobs``,
+``queue``, ``keys``, ``idempotency``); no module outside ``reelforge.store`` sees the
+SQLAlchemy engine. ``enqueue`` is the only way a job enters the queue: the job row and its
+idempotency record (and, later, its outbox rows) commit in one transaction, then the workers
+are woken once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from reelforge.domain.errors import IdempotencyConflict
+from reelforge.domain.jobs import Job
+from reelforge.domain.specs import GenerationSpec
+from reelforge.store.db import WRITE, check_connection, create_db_engine, migrate
+from reelforge.store.idempotency import IdempotencyKey, IdempotencyStore, StoredResponse
+from reelforge.store.jobs import Clock, JobStore
+from reelforge.store.keys import KeyStore
+from reelforge.store.pg_listener import PgListener
+from reelforge.store.queue import WorkQueue
+from reelforge.store.signals import Signals
+from reelforge.store.types import utcnow
+
+DatabaseError = sa.exc.SQLAlchemyError
+"""What a database failure raises (connection lost, server down): callers outside the store
+catch this name instead of importing SQLAlchemy."""
+
+DEFAULT_IDEMPOTENCY_TTL_SECONDS = 24 * 3600
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotentReply:
+    """The key a create was claimed under, and how to render the response stored with it."""
+
+    key: IdempotencyKey
+    render: Callable[[Job], StoredResponse]
+
+
+class Database:
+    def __init__(
+        self,
+        engine: sa.Engine,
+        *,
+        signals: Signals | None = None,
+        clock: Clock = utcnow,
+        idempotency_ttl_seconds: int = DEFAULT_IDEMPOTENCY_TTL_SECONDS,
+    ) -> None:
+        self._engine = engine
+        self.signals = signals or Signals()
+        self.jobs = JobStore(engine, self.signals, clock)
+        self.queue = WorkQueue(engine, self.jobs)
+        self.keys = KeyStore(engine, clock)
+        self.idempotency = IdempotencyStore(engine, idempotency_ttl_seconds, clock=clock)
+        self._listener: PgListener | None = None
+
+    @classmethod
+    def open(
+        cls,
+        url: str,
+        *,
+        clock: Clock = utcnow,
+        idempotency_ttl_seconds: int = DEFAULT_IDEMPOTENCY_TTL_SECONDS,
+    ) -> Database:
+        """Connect (``ConfigError`` in one line when it cannot), migrate to head, and on
+        PostgreSQL listen for other processes' enqueues and cancels."""
+        engine = create_db_engine(url)
+        try:
+            check_connection(engine)
+            migrate(engine)
+        except BaseException:
+            engine.dispose()
+            raise
+        database = cls(engine, clock=clock, idempotency_ttl_seconds=idempotency_ttl_seconds)
+        if engine.dialect.name == "postgresql":
+            database._listener = PgListener(engine, database.signals)
+            database._listener.start()
+        return database
+
+    @property
+    def dialect(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self._engine.dialect.name
+
+    @property
+    def clock(self) -> Clock:
+        return self.jobs.clock
+
+    def enqueue(
+        self,
+        spec: GenerationSpec,
+        owner: str | None = None,
+        *,
+        job_id: str | None = None,
+        remixed_from: str | None = None,
+        expires_at: datetime | None = None,
+        idempotency: IdempotentReply | None = None,
+    ) -> Job:
+        """Queue a job; with ``idempotency``, store its rendered response under the claimed key
+        in the same transaction (``IdempotencyConflict`` when another request took the key)."""
+        with self._engine.connect().execution_options(**WRITE) as conn, conn.begin():
+            job = self.jobs.insert_queued(
+                conn,
+                spec,
+                owner,
+                job_id=job_id or str(uuid.uuid4()),
+                remixed_from=remixed_from,
+                expires_at=expires_at,
+            )
+            if idempotency is not None:
+                self._complete(conn, idempotency, job)
+        self.signals.job_enqueued()
+        return job
+
+    def _complete(self, conn: sa.Connection, reply: IdempotentReply, job: Job) -> None:
+        if not self.idempotency.complete(conn, reply.key, reply.render(job)):
+            # Our claim expired and another request took the key: it owns the job.
+            raise IdempotencyConflict(
+                "another request with this Idempotency-Key took over; retry to get its result",
+                reused=False,
+            )
+
+    def close(self) -> None:
+        if self._listener is not None:
+            self._listener.stop()
+        self._engine.dispose()
