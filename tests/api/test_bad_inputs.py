@@ -16,8 +16,8 @@ import skimage.data
 from PIL import Image
 
 from reelforge.api.auth import AUTH_CACHE_SECONDS
-from tests.api.conftest import LiveServer
-from tests.image_cases import BAD_IMAGE_CASES, BadImageCase, data_url, make_image
+from tests.support.image_cases import BAD_IMAGE_CASES, BadImageCase, data_url, make_image
+from tests.support.live import LiveServer
 
 SEED = "/vendors/openai/v1/sora/generation"
 OPENAI = "/v1/videos"

@@ -9,8 +9,9 @@ import uuid
 import httpx
 import pytest
 
-from tests.api.conftest import LiveServer, wait_for
-from tests.image_cases import Route, make_image
+from tests.support.image_cases import Route, make_image
+from tests.support.live import LiveServer
+from tests.support.wait import wait_for
 
 SEED = "/vendors/openai/v1/sora/generation"
 OPENAI = "/v1/videos"

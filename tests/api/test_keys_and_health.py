@@ -16,7 +16,7 @@ from reelforge.cli.keys import keys_app
 from reelforge.core.config import Settings
 from reelforge.core.runtime import Runtime
 from reelforge.services.retention import RetentionSweeper
-from tests.api.conftest import LiveServer
+from tests.support.live import LiveServer
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

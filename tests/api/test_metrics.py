@@ -6,7 +6,7 @@ import re
 
 import httpx
 
-from tests.api.conftest import LiveServer
+from tests.support.live import LiveServer
 
 
 def sample(text: str, name: str, **labels: str) -> float:

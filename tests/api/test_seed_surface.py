@@ -14,7 +14,8 @@ import httpx
 import pytest
 
 from reelforge.media import probe
-from tests.api.conftest import LiveServer, wait_for
+from tests.support.live import LiveServer
+from tests.support.wait import wait_for
 
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 # The example exactly as the seed reference page prints it; only the host and the token are

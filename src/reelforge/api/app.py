@@ -8,8 +8,8 @@ stops them in reverse order. Nothing is built at import time.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
@@ -48,9 +48,29 @@ def create_app(
     ``image_fetcher``: replace the URL fetcher (tests allow a loopback image server);
     ``bootstrap_key``: on a database without keys, create one (``reelforge serve``)."""
 
+    app = FastAPI(
+        title="ReelForge",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=_lifespan(settings, runtime, image_fetcher, bootstrap_key),
+    )
+    install_error_handlers(app)
+    app.add_middleware(ContentLengthLimit, max_bytes=MAX_BODY_BYTES)
+    app.include_router(seed_routes.router)
+    app.include_router(openai_routes.router)
+    app.include_router(health.router)
+    _precise_openapi(app)
+    return app
+
+
+def _lifespan(
+    settings: Settings,
+    runtime: Runtime | None,
+    image_fetcher: ImageFetcher | None,
+    bootstrap_key: bool,
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        owned = runtime is None
         live = runtime or Runtime.open(settings)
         context = ApiContext.build(live, image_fetcher)
         if bootstrap_key:
@@ -69,22 +89,10 @@ def create_app(
             sweeper.stop()
             if image_fetcher is None:
                 context.fetcher.close()
-            if owned:
+            if runtime is None:
                 live.close()
 
-    app = FastAPI(
-        title="ReelForge",
-        version=__version__,
-        description=DESCRIPTION,
-        lifespan=lifespan,
-    )
-    install_error_handlers(app)
-    app.add_middleware(ContentLengthLimit, max_bytes=MAX_BODY_BYTES)
-    app.include_router(seed_routes.router)
-    app.include_router(openai_routes.router)
-    app.include_router(health.router)
-    _precise_openapi(app)
-    return app
+    return lifespan
 
 
 def _precise_openapi(app: FastAPI) -> None:

@@ -62,6 +62,11 @@ def generate(
         fail(_with_option(exc))
     finally:
         runtime.close()
+    _deliver(job, video, output)
+
+
+def _deliver(job: Job, video: Path | None, output: Path) -> None:
+    """Copy the finished video to ``output``, or end with the job's error (exit code 1)."""
     if job.status is not Status.COMPLETED or video is None:
         fail(f"job {job.id} {job.status.value}: {job.error_message}", code=1)
     output.parent.mkdir(parents=True, exist_ok=True)

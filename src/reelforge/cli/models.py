@@ -24,7 +24,11 @@ models_app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-_out = Console(soft_wrap=True)
+
+
+def _out() -> Console:
+    """Standard output, measured when a command runs (not at import: COLUMNS may change)."""
+    return Console(soft_wrap=True)
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
@@ -72,11 +76,11 @@ def list_presets(config: ConfigOption = None) -> None:
         steps = str(options.steps_for(preset))
         where = _where(preset, options)
         table.add_row(name, preset.hub_id, audio, steps, where)
-    _out.print(table)
+    _out().print(table)
     for name in preset_names():
-        _out.print(f"{name}: {PRESETS[name].description}", highlight=False)
+        _out().print(f"{name}: {PRESETS[name].description}", highlight=False)
     mapping = ", ".join(f"{model} -> {name}" for model, name in options.models.items())
-    _out.print(f"default preset: {options.preset}; model names: {mapping or 'none'}")
+    _out().print(f"default preset: {options.preset}; model names: {mapping or 'none'}")
 
 
 @models_app.command()
@@ -107,9 +111,9 @@ def pull(
             f"access, pull on a connected machine, copy the folder here and set "
             f"engine_options.model_paths.{preset.name} to it"
         ) from None
-    _out.print(f"{preset.name}: {path}")
+    _out().print(f"{preset.name}: {path}")
     if to is not None:
-        _out.print(f'set engine_options.model_paths = {{ {preset.name} = "{to}" }}')
+        _out().print(f'set engine_options.model_paths = {{ {preset.name} = "{to}" }}')
 
 
 @models_app.command()
@@ -130,10 +134,10 @@ def verify(
     directory = None if target in PRESETS else Path(target).expanduser()
     try:
         preset = PRESETS[target] if directory is None else preset_for_directory(directory)
-        verify_checkpoint(verify_options(preset, options, directory), _out.print)
+        verify_checkpoint(verify_options(preset, options, directory), _out().print)
     except (ReelForgeError, AssertionError) as exc:
         raise _fail(f"FAILED: {exc}") from None
-    _out.print(f"OK: {target} loads and generates through the diffusers engine")
+    _out().print(f"OK: {target} loads and generates through the diffusers engine")
 
 
 @models_app.command("make-tiny")
@@ -153,4 +157,4 @@ def make_tiny(
     except EngineLoadError as exc:
         raise _fail(str(exc)) from None
     save_tiny_pipeline(kind, directory)
-    _out.print(f"tiny {kind} checkpoint saved to {directory} (random weights: output is noise)")
+    _out().print(f"tiny {kind} checkpoint saved to {directory} (random weights: output is noise)")

@@ -200,8 +200,7 @@ class WorkQueue:
     def sweep_expired(self, max_attempts: int) -> SweepResult:
         """Return jobs whose lease expired to the queue; fail those out of attempts."""
         now = self._now()
-        requeued: list[str] = []
-        failed: list[str] = []
+        result = SweepResult([], [])
         with self._write() as conn, conn.begin():
             stale = conn.execute(
                 sa.select(jobs.c.id, jobs.c.attempts, jobs.c.lease_token, jobs.c.cancel_requested)
@@ -211,41 +210,44 @@ class WorkQueue:
             for job_id, attempts, token, cancel_requested in stale:
                 gone = Lease(job_id, token, "", now, attempts)
                 self._end_attempt(conn, gone, "lost", now)
-                if cancel_requested:
-                    self._fenced(
-                        gone,
-                        conn,
-                        **_terminal(Status.CANCELLED, now, "cancelled", "cancelled by request"),
-                    )
-                elif attempts >= max_attempts:
-                    self._fenced(
-                        gone,
-                        conn,
-                        **_terminal(
-                            Status.FAILED,
-                            now,
-                            "too_many_attempts",
-                            f"the worker running this job stopped responding {attempts} times "
-                            f"(max_attempts={max_attempts}); check worker logs for crashes or "
-                            "out-of-memory kills",
-                        ),
-                    )
-                    failed.append(job_id)
-                else:
-                    self._fenced(
-                        gone,
-                        conn,
-                        status=Status.QUEUED.value,
-                        lease_owner=None,
-                        lease_token=None,
-                        lease_expires_at=None,
-                        progress=0.0,
-                        updated_at=now,
-                    )
-                    requeued.append(job_id)
-        if requeued:
+                self._settle_lost(conn, gone, bool(cancel_requested), max_attempts, result)
+        if result.requeued:
             self.store.signals.job_enqueued()
-        return SweepResult(requeued, failed)
+        return result
+
+    def _settle_lost(
+        self,
+        conn: sa.Connection,
+        gone: Lease,
+        cancel_requested: bool,
+        max_attempts: int,
+        result: SweepResult,
+    ) -> None:
+        """A lost attempt's job: cancelled if asked, failed when out of attempts, else queued."""
+        now, attempts = gone.expires_at, gone.attempt
+        if cancel_requested:
+            values = _terminal(Status.CANCELLED, now, "cancelled", "cancelled by request")
+        elif attempts >= max_attempts:
+            values = _terminal(
+                Status.FAILED,
+                now,
+                "too_many_attempts",
+                f"the worker running this job stopped responding {attempts} times "
+                f"(max_attempts={max_attempts}); check worker logs for crashes or "
+                "out-of-memory kills",
+            )
+            result.failed.append(gone.job_id)
+        else:
+            values = {
+                "status": Status.QUEUED.value,
+                "lease_owner": None,
+                "lease_token": None,
+                "lease_expires_at": None,
+                "progress": 0.0,
+                "updated_at": now,
+            }
+            result.requeued.append(gone.job_id)
+        self._fenced(gone, conn, **values)
 
 
 def _terminal(status: Status, now: datetime, code: str, message: str) -> dict[str, object]:

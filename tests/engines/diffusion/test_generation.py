@@ -11,14 +11,14 @@ import pytest
 
 from reelforge.domain.errors import JobCancelled, LeaseLost
 from reelforge.engines.diffusion.geometry import fit_frame
-from tests.diffusers.conftest import (
+from tests.engines.diffusion.conftest import (
     EngineFactory,
     RecordingControl,
     generate,
     noise_image,
     spec,
 )
-from tests.diffusers.gpu_extra import require_gpu_extra
+from tests.engines.diffusion.gpu_extra import require_gpu_extra
 
 require_gpu_extra()
 

@@ -14,8 +14,8 @@ from reelforge.domain.jobs import JobOutputs, Lease, Status
 from reelforge.domain.specs import GenerationSpec
 from reelforge.worker import Worker
 from reelforge.worker.control import RunControl
-from tests.conftest import SettingsFactory
 from tests.support.engines import GatedEngine
+from tests.support.settings import SettingsFactory
 
 
 def spec(prompt: str = "a red kite over a park", seconds: int = 4) -> GenerationSpec:

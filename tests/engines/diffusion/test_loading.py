@@ -11,8 +11,14 @@ from reelforge.core.config import Settings
 from reelforge.domain.errors import EngineError, EngineLoadError
 from reelforge.domain.specs import GenerationSpec
 from reelforge.engines.diffusers_engine import create_engine
-from tests.diffusers.conftest import EngineFactory, RecordingControl, generate, spec, tiny_options
-from tests.diffusers.gpu_extra import require_gpu_extra
+from tests.engines.diffusion.conftest import (
+    EngineFactory,
+    RecordingControl,
+    generate,
+    spec,
+    tiny_options,
+)
+from tests.engines.diffusion.gpu_extra import require_gpu_extra
 
 require_gpu_extra()
 

@@ -20,7 +20,13 @@ from reelforge.services.first_frame import (
     first_frame_from_bytes,
     resolve_first_frame,
 )
-from tests.image_cases import BAD_IMAGE_CASES, BadImageCase, ImageServer, data_url, make_image
+from tests.support.image_cases import (
+    BAD_IMAGE_CASES,
+    BadImageCase,
+    ImageServer,
+    data_url,
+    make_image,
+)
 
 WIDTH, HEIGHT = 64, 36
 

@@ -11,7 +11,8 @@ import pytest
 from PIL import Image
 
 from reelforge.media import probe
-from tests.api.conftest import LiveServer, wait_for
+from tests.support.live import LiveServer
+from tests.support.wait import wait_for
 
 # The SDK marks the Sora endpoints deprecated (OpenAI shut them down); that is why we exist.
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")

@@ -44,7 +44,7 @@ class RecordingControl:
 
 @pytest.fixture(scope="session")
 def tiny_checkpoints(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    from tests.diffusers.gpu_extra import require_gpu_extra
+    from tests.engines.diffusion.gpu_extra import require_gpu_extra
 
     require_gpu_extra()
     from reelforge.engines.diffusion.tiny import save_tiny_pipeline

@@ -1,7 +1,7 @@
 """A real ReelForge server on loopback (uvicorn in a thread) with the testcard engine.
 
-One server per test module: the app owns in-process workers (4-second testcard jobs, short
-polls), the shared loopback image server (``tests/image_cases.py``) that the URL fetcher is
+The app owns in-process workers (4-second testcard jobs, short
+polls), the shared loopback image server (``tests/support/image_cases.py``) that the URL fetcher is
 allowed to reach, and two API keys so tenant isolation can be tested.
 """
 
@@ -10,7 +10,6 @@ from __future__ import annotations
 import socket
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,8 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
-import pytest
 import uvicorn
 
 from reelforge.api.app import create_app
@@ -27,8 +24,8 @@ from reelforge.core.config import Settings
 from reelforge.core.runtime import Runtime
 from reelforge.net.fetch import ImageFetcher
 from reelforge.store.keys import KeyStore
-from tests.conftest import _postgres_url_or_skip, fast_settings
-from tests.image_cases import ImageServer
+from tests.support.image_cases import ImageServer
+from tests.support.settings import fast_settings
 
 
 @dataclass
@@ -113,45 +110,3 @@ def running_server(
         thread.join(timeout=60)
         images.__exit__(None, None, None)
         runtime.close()
-
-
-@pytest.fixture(
-    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-)
-def api_database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
-    """None: SQLite in the data dir; else a fresh PostgreSQL schema for this module."""
-    if request.param == "sqlite":
-        yield None
-        return
-    base = _postgres_url_or_skip()
-    schema = f"rf_api_{uuid.uuid4().hex[:12]}"
-    plain = base.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(plain, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    url = "postgresql+psycopg://" + plain.removeprefix("postgresql://")
-    sep = "&" if "?" in url else "?"
-    try:
-        yield f"{url}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(plain, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {schema} CASCADE")
-
-
-@pytest.fixture(scope="module")
-def live_server(
-    tmp_path_factory: pytest.TempPathFactory, api_database_url: str | None
-) -> Iterator[LiveServer]:
-    data_dir = tmp_path_factory.mktemp("api") / "data"
-    with running_server(data_dir, database_url=api_database_url) as server:
-        yield server
-
-
-def wait_for(predicate: Any, timeout: float = 90.0, interval: float = 0.1) -> Any:
-    """Poll ``predicate`` until it returns something truthy; fail after ``timeout`` s."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout} s")

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from reelforge.domain.errors import SpecError
 from reelforge.net.fetch import ImageFetcher
 from reelforge.net.netcheck import parse_image_url
-from tests.image_cases import ImageServer, Route, make_image, repeated
+from tests.support.image_cases import ImageServer, Route, make_image, repeated
 
 PNG = make_image("PNG", 16, 9)
 

@@ -9,9 +9,9 @@ from reelforge.domain.jobs import Status
 from reelforge.domain.specs import GenerationSpec
 from reelforge.media import probe
 from reelforge.worker import Worker
-from tests.conftest import fast_settings
-from tests.diffusers.conftest import tiny_options
-from tests.diffusers.gpu_extra import require_gpu_extra
+from tests.engines.diffusion.conftest import tiny_options
+from tests.engines.diffusion.gpu_extra import require_gpu_extra
+from tests.support.settings import fast_settings
 
 require_gpu_extra()
 

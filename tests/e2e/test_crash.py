@@ -15,7 +15,7 @@ from reelforge.core.config import Settings
 from reelforge.core.runtime import Runtime
 from reelforge.domain.jobs import Status
 from reelforge.domain.specs import GenerationSpec
-from tests.conftest import SettingsFactory, subprocess_env
+from tests.support.settings import SettingsFactory, subprocess_env
 
 SLOW_ENGINE = "tests.support.engines:create_slow"
 

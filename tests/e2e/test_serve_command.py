@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 
 from reelforge.api.bootstrap import FIRST_KEY_FILE
-from tests.conftest import fast_settings, subprocess_env
+from tests.support.settings import fast_settings, subprocess_env
 
 
 def _free_port() -> int:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from reelforge.net.fetch import ImageFetcher
-from tests.api.conftest import LiveServer, running_server
+from tests.support.live import LiveServer, running_server
 
 CHECKS = (
     "not_a_server_error,status_code_conformance,content_type_conformance,"

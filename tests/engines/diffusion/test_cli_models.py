@@ -12,7 +12,7 @@ import typer
 from typer.testing import CliRunner
 
 from reelforge.cli.models import models_app
-from tests.diffusers.gpu_extra import require_gpu_extra
+from tests.engines.diffusion.gpu_extra import require_gpu_extra
 
 runner = CliRunner()
 app = typer.Typer()
