@@ -4,20 +4,19 @@ helps, and nothing queued or stored (job rows and blob files unchanged)."""
 from __future__ import annotations
 
 import io
-import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
+import httpx2
 import numpy as np
 import pytest
 import skimage.data
 from PIL import Image
 
 from reelforge.api.auth import AUTH_CACHE_SECONDS
+from tests.support.apps import InProcessApp
 from tests.support.image_cases import BAD_IMAGE_CASES, BadImageCase, data_url, make_image
-from tests.support.live import LiveServer
 
 SEED = "/vendors/openai/v1/sora/generation"
 OPENAI = "/v1/videos"
@@ -29,7 +28,7 @@ def without(body: dict[str, Any], field: str) -> dict[str, Any]:
     return {k: v for k, v in body.items() if k != field}
 
 
-def assert_seed_error(response: httpx.Response, status: int, fragment: str) -> dict[str, Any]:
+def assert_seed_error(response: httpx2.Response, status: int, fragment: str) -> dict[str, Any]:
     assert response.status_code == status, response.text
     body = response.json()
     assert set(body) == {"status", "title", "detail", "instance", "error_code"}
@@ -38,7 +37,7 @@ def assert_seed_error(response: httpx.Response, status: int, fragment: str) -> d
     return dict(body)
 
 
-def assert_openai_error(response: httpx.Response, status: int, fragment: str) -> dict[str, Any]:
+def assert_openai_error(response: httpx2.Response, status: int, fragment: str) -> dict[str, Any]:
     assert response.status_code == status, response.text
     body = response.json()
     assert set(body) == {"error"}
@@ -48,12 +47,12 @@ def assert_openai_error(response: httpx.Response, status: int, fragment: str) ->
 
 
 @pytest.fixture
-def unchanged(live_server: LiveServer) -> Iterator[None]:
+def unchanged(api_app: InProcessApp) -> Iterator[None]:
     """The request under test must leave no job row and no file behind."""
-    jobs, files = live_server.job_count(), live_server.blob_count()
+    jobs, files = api_app.job_count(), api_app.blob_count()
     yield
-    assert live_server.job_count() == jobs
-    assert live_server.blob_count() == files
+    assert api_app.job_count() == jobs
+    assert api_app.blob_count() == files
 
 
 SEED_CASES = [
@@ -75,8 +74,8 @@ SEED_CASES = [
 
 @pytest.mark.parametrize(("name", "body", "fragment"), SEED_CASES, ids=[c[0] for c in SEED_CASES])
 @pytest.mark.usefixtures("unchanged")
-def test_seed_rejects(live_server: LiveServer, name: str, body: Any, fragment: str) -> None:
-    with live_server.client() as http:
+def test_seed_rejects(api_app: InProcessApp, name: str, body: Any, fragment: str) -> None:
+    with api_app.client() as http:
         assert_seed_error(http.post(SEED, json=body), 400, fragment)
 
 
@@ -111,9 +110,9 @@ OPENAI_FORM_CASES = [(*case, "json") for case in OPENAI_CASES] + [
 )
 @pytest.mark.usefixtures("unchanged")
 def test_openai_rejects(
-    live_server: LiveServer, name: str, body: dict[str, Any], fragment: str, form: str
+    api_app: InProcessApp, name: str, body: dict[str, Any], fragment: str, form: str
 ) -> None:
-    with live_server.client() as http:
+    with api_app.client() as http:
         if form == "json":
             response = http.post(OPENAI, json=body)
         else:
@@ -137,10 +136,10 @@ UPLOAD_CASES = [
 )
 @pytest.mark.usefixtures("unchanged")
 def test_openai_rejects_bad_uploads(
-    live_server: LiveServer, name: str, data: bytes, fragment: str
+    api_app: InProcessApp, name: str, data: bytes, fragment: str
 ) -> None:
     files = {"input_reference": ("frame.png", data, "image/png")}
-    with live_server.client() as http:
+    with api_app.client() as http:
         response = http.post(OPENAI, data=OPENAI_OK, files=files)
     error = assert_openai_error(response, 400, fragment)
     assert error["param"] == "input_reference"
@@ -155,9 +154,9 @@ def face_image() -> bytes:
 
 
 @pytest.mark.usefixtures("unchanged")
-def test_face_in_first_frame_is_refused_on_both_surfaces(live_server: LiveServer) -> None:
+def test_face_in_first_frame_is_refused_on_both_surfaces(api_app: InProcessApp) -> None:
     image = data_url("image/png", face_image())
-    with live_server.client() as http:
+    with api_app.client() as http:
         seed = http.post(SEED, json={**SEED_OK, "image": image})
         files = {"input_reference": ("face.png", face_image(), "image/png")}
         openai = http.post(OPENAI, data=OPENAI_OK, files=files)
@@ -173,13 +172,13 @@ def _image_expectation(case: BadImageCase, value: str) -> str:
 
 @pytest.mark.parametrize("case", BAD_IMAGE_CASES, ids=[c.name for c in BAD_IMAGE_CASES])
 @pytest.mark.usefixtures("unchanged")
-def test_bad_images_on_both_surfaces(live_server: LiveServer, case: BadImageCase) -> None:
-    value = case.build(live_server.images, 1280, 720)
+def test_bad_images_on_both_surfaces(api_app: InProcessApp, case: BadImageCase) -> None:
+    value = case.build(api_app.images, 1280, 720)
     fragment = _image_expectation(case, value)
-    with live_server.client() as http:
+    with api_app.client() as http:
         seed = http.post(SEED, json={**SEED_OK, "image": value})
         assert_seed_error(seed, 400, fragment)
-        value = case.build(live_server.images, 1280, 720)  # some routes serve once
+        value = case.build(api_app.images, 1280, 720)  # some routes serve once
         body = {**OPENAI_OK, "input_reference": {"image_url": value}}
         error = assert_openai_error(http.post(OPENAI, json=body), 400, fragment)
     assert error["param"] in ("input_reference", "input_reference.image_url")
@@ -196,10 +195,10 @@ AUTH_CASES = [
 @pytest.mark.parametrize(("name", "header", "fragment"), AUTH_CASES, ids=[c[0] for c in AUTH_CASES])
 @pytest.mark.usefixtures("unchanged")
 def test_bad_keys_get_401_on_both_surfaces(
-    live_server: LiveServer, name: str, header: str | None, fragment: str
+    api_app: InProcessApp, name: str, header: str | None, fragment: str
 ) -> None:
     headers = {"Authorization": header} if header else {}
-    with httpx.Client(base_url=live_server.base_url, headers=headers) as http:
+    with api_app.anonymous(headers) as http:
         seed = http.post(SEED, json=SEED_OK)
         openai = http.post(OPENAI, json=OPENAI_OK)
         listing = http.get(OPENAI)
@@ -210,23 +209,24 @@ def test_bad_keys_get_401_on_both_surfaces(
 
 
 @pytest.mark.usefixtures("unchanged")
-def test_revoked_key_gets_401(live_server: LiveServer) -> None:
-    new = live_server.keys.create("soon revoked")
-    with live_server.client(new.token) as http:
+def test_revoked_key_gets_401_once_the_cache_expires(api_app: InProcessApp) -> None:
+    new = api_app.keys.create("soon revoked")
+    with api_app.auth_clock() as clock, api_app.client(new.token) as http:
         assert http.get(OPENAI).status_code == 200
-        live_server.keys.revoke(new.key.id)
+        api_app.keys.revoke(new.key.id)
         # Verified keys are cached for AUTH_CACHE_SECONDS; then the revocation holds.
-        time.sleep(AUTH_CACHE_SECONDS + 0.1)
+        assert http.get(OPENAI).status_code == 200
+        clock.advance(AUTH_CACHE_SECONDS + 0.1)
         assert_openai_error(http.get(OPENAI), 401, "invalid or revoked API key")
         assert_seed_error(http.post(SEED, json=SEED_OK), 401, "invalid or revoked API key")
 
 
-def test_another_tenants_ids_answer_404(live_server: LiveServer) -> None:
-    with live_server.client() as mine:
+def test_another_tenants_ids_answer_404(api_app: InProcessApp) -> None:
+    with api_app.client() as mine:
         video = mine.post(OPENAI, json=OPENAI_OK).json()
         task = mine.post(SEED, json=SEED_OK).json()["task_info"]
     video_id, task_id = video["id"], task["id"]
-    with live_server.client(live_server.other_token) as theirs:
+    with api_app.client(api_app.other_token) as theirs:
         for response in (
             theirs.get(f"{OPENAI}/{video_id}"),
             theirs.get(f"{OPENAI}/{video_id}/content"),
@@ -236,7 +236,7 @@ def test_another_tenants_ids_answer_404(live_server: LiveServer) -> None:
             assert_openai_error(response, 404, "does not exist")
         assert_seed_error(theirs.get(f"{SEED}/{task_id}"), 404, "does not exist")
         assert video_id not in [v["id"] for v in theirs.get(OPENAI).json()["data"]]
-    with live_server.client() as mine:  # still there for its owner, on both surfaces
+    with api_app.client() as mine:  # still there for its owner, on both surfaces
         assert mine.get(f"{OPENAI}/{video_id}").status_code == 200
         assert mine.get(f"{SEED}/{video['id'].removeprefix('video_')}").status_code == 404
         same_job = str(uuid.UUID(video_id.removeprefix("video_")))
@@ -244,16 +244,16 @@ def test_another_tenants_ids_answer_404(live_server: LiveServer) -> None:
 
 
 @pytest.mark.parametrize("task_id", ["123e4567-e89b-12d3-a456-426614174000", "nope", "x" * 300])
-def test_unknown_task_is_final_404(live_server: LiveServer, task_id: str) -> None:
-    with live_server.client() as http:
+def test_unknown_task_is_final_404(api_app: InProcessApp, task_id: str) -> None:
+    with api_app.client() as http:
         body = assert_seed_error(http.get(f"{SEED}/{task_id}"), 404, "does not exist")
     assert body["error_code"] == 2005
 
 
 @pytest.mark.usefixtures("unchanged")
-def test_oversized_bodies_are_413_on_both_surfaces(live_server: LiveServer) -> None:
+def test_oversized_bodies_are_413_on_both_surfaces(api_app: InProcessApp) -> None:
     huge = {**SEED_OK, "prompt": "x" * (17 * 1024 * 1024)}
-    with live_server.client() as http:
+    with api_app.client() as http:
         seed = http.post(SEED, json=huge)
         openai = http.post(OPENAI, json=huge)
     assert seed.status_code == 413 and set(seed.json()) >= {"status", "detail", "error_code"}
@@ -261,12 +261,12 @@ def test_oversized_bodies_are_413_on_both_surfaces(live_server: LiveServer) -> N
 
 
 @pytest.mark.usefixtures("unchanged")
-def test_oversized_body_without_length_is_cut_off(live_server: LiveServer) -> None:
+def test_oversized_body_without_length_is_cut_off(api_app: InProcessApp) -> None:
     def chunks() -> Iterator[bytes]:
         for _ in range(20):
             yield b"x" * 1024 * 1024
 
-    with live_server.client() as http:
+    with api_app.client() as http:
         headers = {"Content-Type": "application/json"}
         response = http.post(OPENAI, content=chunks(), headers=headers)
     assert_openai_error(response, 413, "over 16 MB")

@@ -6,7 +6,6 @@ import stat
 from datetime import timedelta
 from pathlib import Path
 
-import httpx
 import openai
 import pytest
 from typer.testing import CliRunner
@@ -16,7 +15,7 @@ from reelforge.cli.keys import keys_app
 from reelforge.core.config import Settings
 from reelforge.core.runtime import Runtime
 from reelforge.services.retention import RetentionSweeper
-from tests.support.live import LiveServer
+from tests.support.apps import InProcessApp
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -73,8 +72,8 @@ def test_first_run_writes_one_key_to_a_private_file(tmp_path: Path) -> None:
         runtime.close()
 
 
-def test_health_needs_no_key(live_server: LiveServer) -> None:
-    with httpx.Client(base_url=live_server.base_url) as http:
+def test_health_needs_no_key(api_app: InProcessApp) -> None:
+    with api_app.anonymous() as http:
         assert http.get("/healthz").json() == {"status": "ok"}
         ready = http.get("/readyz")
     assert ready.status_code == 200, ready.text
@@ -84,20 +83,22 @@ def test_health_needs_no_key(live_server: LiveServer) -> None:
     assert isinstance(body["queue_depth"], int)
 
 
-def test_retention_sweeper_deletes_expired_media(live_server: LiveServer) -> None:
-    client = openai.OpenAI(api_key=live_server.token, base_url=live_server.base_url + "/v1")
-    video = client.videos.create_and_poll(prompt="short-lived", seconds="4")
-    runtime = live_server.runtime
-    job = runtime.store.get_job(_job_id(video.id))
-    assert job.expires_at is not None
-    lifetime = (job.expires_at - job.created_at).total_seconds()
-    assert lifetime == pytest.approx(live_server.settings.retention_seconds, abs=1)
-    sweeper = RetentionSweeper(runtime, 3600)
-    assert sweeper.sweep_once(now=job.expires_at - timedelta(seconds=1)) == 0
-    assert sweeper.sweep_once(now=job.expires_at + timedelta(seconds=1)) >= 1
-    assert not list(runtime.blobs.list_prefix(f"jobs/{job.id}"))
-    with pytest.raises(openai.NotFoundError):
-        client.videos.retrieve(video.id)
+def test_retention_sweeper_deletes_expired_media(api_app: InProcessApp) -> None:
+    with api_app.anonymous() as http:
+        base_url = api_app.base_url + "/v1"
+        client = openai.OpenAI(api_key=api_app.token, base_url=base_url, http_client=http)
+        video = client.videos.create_and_poll(prompt="short-lived", seconds="4")
+        runtime = api_app.runtime
+        job = runtime.store.get_job(_job_id(video.id))
+        assert job.expires_at is not None
+        lifetime = (job.expires_at - job.created_at).total_seconds()
+        assert lifetime == pytest.approx(api_app.settings.retention_seconds, abs=1)
+        sweeper = RetentionSweeper(runtime, 3600)
+        assert sweeper.sweep_once(now=job.expires_at - timedelta(seconds=1)) == 0
+        assert sweeper.sweep_once(now=job.expires_at + timedelta(seconds=1)) >= 1
+        assert not list(runtime.blobs.list_prefix(f"jobs/{job.id}"))
+        with pytest.raises(openai.NotFoundError):
+            client.videos.retrieve(video.id)
 
 
 def _job_id(video_id: str) -> str:

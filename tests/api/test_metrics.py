@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import re
 
-import httpx
-
-from tests.support.live import LiveServer
+from tests.support.apps import InProcessApp
 
 
 def sample(text: str, name: str, **labels: str) -> float:
@@ -19,20 +17,21 @@ def sample(text: str, name: str, **labels: str) -> float:
     return 0.0
 
 
-def scrape(live_server: LiveServer) -> str:
-    response = httpx.get(f"{live_server.base_url}/metrics", timeout=30)
+def scrape(api_app: InProcessApp) -> str:
+    with api_app.anonymous() as http:
+        response = http.get("/metrics")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
     return response.text
 
 
-def test_refusals_and_admissions_are_counted(live_server: LiveServer) -> None:
-    before = scrape(live_server)
-    with live_server.client() as http:
+def test_refusals_and_admissions_are_counted(api_app: InProcessApp) -> None:
+    before = scrape(api_app)
+    with api_app.client() as http:
         refused = http.post("/v1/videos", json={"prompt": "a portrait of Taylor Swift singing"})
         created = http.post("/v1/videos", json={"prompt": "a paper boat on a pond", "seconds": "4"})
     assert refused.status_code == 400 and created.status_code == 200
-    after = scrape(live_server)
+    after = scrape(api_app)
     refusals = "reelforge_policy_refusals_total"
     labels = {"input": "prompt", "category": "real_person"}
     assert sample(after, refusals, **labels) == sample(before, refusals, **labels) + 1
@@ -45,5 +44,5 @@ def test_refusals_and_admissions_are_counted(live_server: LiveServer) -> None:
         sample(after, "reelforge_jobs", status=s)
         for s in ("queued", "running", "completed", "failed", "cancelled")
     )
-    assert jobs == live_server.job_count()
+    assert jobs == api_app.job_count()
     assert "Taylor" not in after

@@ -1,97 +1,21 @@
-"""The seed page's curl example, sent verbatim by the real ``curl`` binary, then the GET flow
-until completed and the MP4 downloaded from ``videos[0]`` and probed."""
+"""The seed surface in-process: signed download links, defaults, the failed shape and the
+sister sora-2-pro endpoint. The curl example runs against a real server in
+``tests/e2e/test_curl.py``."""
 
 from __future__ import annotations
 
-import json
 import re
-import shutil
-import subprocess
-import uuid
-from pathlib import Path
 
-import httpx
 import pytest
 
-from reelforge.media import probe
-from tests.support.live import LiveServer
+from tests.support.apps import InProcessApp
 from tests.support.wait import wait_for
 
-TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
-# The example exactly as the seed reference page prints it; only the host and the token are
-# substituted before it runs.
-CURL_EXAMPLE = """curl --request POST \\
-  --url https://api.mulerun.com/vendors/openai/v1/sora/generation \\
-  --header 'Authorization: Bearer <token>' \\
-  --header 'Content-Type: application/json' \\
-  --data '
-{
-  "prompt": "A serene sunset over a calm ocean, with gentle waves lapping against the shore",
-  "model": "sora-2",
-  "seconds": "8",
-  "size": "1280x720"
-}
-'"""
 
-
-@pytest.fixture(scope="module")
-def curl() -> str:
-    path = shutil.which("curl")
-    assert path is not None, "these tests need the curl binary (apt-get install curl)"
-    return path
-
-
-def run_curl(curl: str, live_server: LiveServer) -> dict[str, object]:
-    command = CURL_EXAMPLE.replace("https://api.mulerun.com", live_server.base_url)
-    command = command.replace("<token>", live_server.token)
-    flags = "--silent --show-error --write-out '\\n%{http_code}'"
-    command = command.replace("curl ", f"{curl} {flags} ", 1)
-    done = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    body, status = done.stdout.rsplit("\n", 1)
-    assert status == "202", body
-    parsed: dict[str, object] = json.loads(body)
-    return parsed
-
-
-def test_curl_example_then_poll_then_download(
-    curl: str, live_server: LiveServer, tmp_path: Path
+def test_signed_link_supports_ranges_and_rejects_tampering(
+    api_app: InProcessApp, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    created = run_curl(curl, live_server)
-    info = created["task_info"]
-    assert isinstance(info, dict)
-    assert set(info) == {"id", "status", "created_at", "updated_at"}
-    assert str(uuid.UUID(info["id"])) == info["id"]
-    assert info["status"] == "pending"
-    assert TIMESTAMP.match(info["created_at"]) and TIMESTAMP.match(info["updated_at"])
-
-    seen: set[str] = set()
-
-    def completed() -> dict[str, object] | None:
-        with live_server.client() as http:
-            body = http.get(f"/vendors/openai/v1/sora/generation/{info['id']}").json()
-        seen.add(body["task_info"]["status"])
-        return body if body["task_info"]["status"] in ("completed", "failed") else None
-
-    final = wait_for(completed, timeout=120, interval=0.2)
-    assert final["task_info"]["status"] == "completed", final
-    assert seen <= {"pending", "processing", "completed"}
-    videos = final["videos"]
-    assert isinstance(videos, list) and len(videos) == 1
-    # A signed link: no Authorization header, as a <video src> would fetch it.
-    target = tmp_path / "video.mp4"
-    fetched = subprocess.run(
-        [curl, "--silent", "--fail", "--output", str(target), videos[0]], timeout=60
-    )
-    assert fetched.returncode == 0
-    media = probe(target)
-    assert (media.width, media.height) == (1280, 720)
-    assert media.duration == pytest.approx(8.0, abs=0.1)
-    assert media.moov_before_mdat
-
-
-def test_signed_link_supports_ranges_and_rejects_tampering(live_server: LiveServer) -> None:
-    with live_server.client() as http:
+    with api_app.client() as http:
         task = http.post(
             "/vendors/openai/v1/sora/generation", json={"prompt": "a lighthouse", "seconds": "4"}
         ).json()["task_info"]
@@ -102,7 +26,8 @@ def test_signed_link_supports_ranges_and_rejects_tampering(live_server: LiveServ
             interval=0.2,
         )
     link = done["videos"][0]
-    with httpx.Client() as browser:
+    assert link.startswith(api_app.base_url + "/files/videos/")
+    with api_app.anonymous() as browser:  # no Authorization header, as <video src> fetches it
         part = browser.get(link, headers={"Range": "bytes=0-99"})
         assert part.status_code == 206 and len(part.content) == 100
         assert part.headers["content-type"] == "video/mp4"
@@ -111,16 +36,22 @@ def test_signed_link_supports_ranges_and_rejects_tampering(live_server: LiveServ
         assert forged.status_code == 403 and "signature" in forged.json()["detail"]
         expired = re.sub(r"expires=\d+", "expires=1000", link)
         assert browser.get(expired).status_code == 403
+        # The genuine link, once its time has passed, is refused for that reason.
+        expires = int(re.findall(r"expires=(\d+)", link)[0])
+        monkeypatch.setattr(api_app.context.signer, "clock", lambda: expires + 1.0)
+        late = browser.get(link)
+        assert late.status_code == 403 and "expired" in late.json()["detail"]
 
 
-def test_defaults_and_failed_shape(live_server: LiveServer) -> None:
-    with live_server.client() as http:
+def test_defaults_and_failed_shape(api_app: InProcessApp) -> None:
+    with api_app.client() as http:
         response = http.post("/vendors/openai/v1/sora/generation", json={"prompt": "defaults"})
         assert response.status_code == 202
+        assert response.json()["task_info"]["status"] == "pending"  # as created, not re-read
         task_id = response.json()["task_info"]["id"]
-        job = live_server.runtime.store.get_job(task_id)
+        job = api_app.runtime.store.get_job(task_id)
         assert (job.spec.size, job.spec.seconds, job.spec.model) == ("1280x720", 8, "sora-2")
-        live_server.runtime.store.request_cancel(task_id)
+        api_app.runtime.store.request_cancel(task_id)
         url = f"/vendors/openai/v1/sora/generation/{task_id}"
         body = wait_for(
             lambda: (b := http.get(url).json())["task_info"]["status"] == "failed" and b,
@@ -133,13 +64,13 @@ def test_defaults_and_failed_shape(live_server: LiveServer) -> None:
     assert "videos" not in body
 
 
-def test_sister_pro_endpoint(live_server: LiveServer) -> None:
+def test_sister_pro_endpoint(api_app: InProcessApp) -> None:
     pro = "/vendors/openai/v1/sora-2-pro/generation"
-    with live_server.client() as http:
+    with api_app.client() as http:
         created = http.post(pro, json={"prompt": "a pro lighthouse"})
         assert created.status_code == 202, created.text
         task_id = created.json()["task_info"]["id"]
-        job = live_server.runtime.store.get_job(task_id)
+        job = api_app.runtime.store.get_job(task_id)
         assert (job.spec.model, job.spec.seconds, job.spec.size) == ("sora-2-pro", 4, "1280x720")
         assert http.get(f"{pro}/{task_id}").json()["task_info"]["id"] == task_id
         big = http.post(pro, json={"prompt": "wide", "size": "1792x1024"})

@@ -5,8 +5,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ from reelforge.core.runtime import Runtime
 from reelforge.domain.jobs import Status
 from reelforge.domain.specs import GenerationSpec
 from tests.support.settings import SettingsFactory, subprocess_env
+from tests.support.wait import wait_for
 
 SLOW_ENGINE = "tests.support.engines:create_slow"
 
@@ -28,15 +28,6 @@ def start_worker(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
         stdout=handle,
         stderr=subprocess.STDOUT,
     )
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture
@@ -63,16 +54,22 @@ def test_sigkill_mid_job_completes_exactly_once(
     rt = Runtime.open(settings)
     job = rt.database.enqueue(GenerationSpec.build("a lighthouse at dusk", seconds=4, seed=3))
 
+    def mid_job() -> bool:
+        return rt.store.get_job(job.id).progress > 0.1
+
+    def finished() -> bool:
+        return rt.store.get_job(job.id).status.is_terminal
+
     first = start_worker(settings, tmp_path / "worker1.log")
     procs.append(first)
-    wait_until(lambda: rt.store.get_job(job.id).progress > 0.1, 60, "the first attempt to run")
+    wait_for(mid_job, timeout=60)
     first.kill()  # SIGKILL: no cleanup, the lease is simply left to expire
     first.wait(10)
     assert rt.store.get_job(job.id).status is Status.RUNNING
 
     second = start_worker(settings, tmp_path / "worker2.log")
     procs.append(second)
-    wait_until(lambda: rt.store.get_job(job.id).status.is_terminal, 120, "the job to finish")
+    wait_for(finished, timeout=120)
     second.send_signal(signal.SIGTERM)
     assert second.wait(30) == 0
 
@@ -109,30 +106,33 @@ def test_paused_worker_cannot_overwrite_the_new_owners_result(
     rt = Runtime.open(settings)
     job = rt.database.enqueue(GenerationSpec.build("a paper boat on a pond", seconds=4, seed=9))
 
-    zombie = start_worker(settings, tmp_path / "zombie.log")
+    zombie_log = tmp_path / "zombie.log"
+
+    def zombie_mid_job() -> bool:
+        return rt.store.get_job(job.id).progress > 0.2
+
+    def new_owner_finished() -> bool:
+        return rt.store.get_job(job.id).status.is_terminal
+
+    def zombie_discarded_its_attempt() -> bool:
+        gave_up = "discarding this attempt's output" in zombie_log.read_text()
+        prefix = f"jobs/{job.id}/{zombie_token}"
+        return gave_up and not any(k.startswith(prefix) for k in rt.blobs.list_prefix(prefix))
+
+    zombie = start_worker(settings, zombie_log)
     procs.append(zombie)
-    wait_until(lambda: rt.store.get_job(job.id).progress > 0.2, 60, "the zombie to be mid-job")
+    wait_for(zombie_mid_job, timeout=60)
     zombie.send_signal(signal.SIGSTOP)  # paused: no heartbeats, lease expires
     zombie_token = rt.store.get_job(job.id).lease_token
 
     owner = start_worker(settings, tmp_path / "owner.log")
     procs.append(owner)
-    wait_until(lambda: rt.store.get_job(job.id).status.is_terminal, 120, "the new owner")
+    wait_for(new_owner_finished, timeout=120)
     result = rt.store.get_job(job.id)
     assert result.status is Status.COMPLETED
 
     zombie.send_signal(signal.SIGCONT)  # it wakes up believing it still owns the job
-    wait_until(
-        lambda: (
-            not any(
-                k.startswith(f"jobs/{job.id}/{zombie_token}")
-                for k in rt.blobs.list_prefix(f"jobs/{job.id}")
-            )
-        ),
-        60,
-        "the zombie to give up",
-    )
-    time.sleep(1.0)
+    wait_for(zombie_discarded_its_attempt, timeout=60)
     for proc in (zombie, owner):
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)
@@ -141,5 +141,5 @@ def test_paused_worker_cannot_overwrite_the_new_owners_result(
     assert final.outputs == result.outputs and final.completed_at == result.completed_at
     assert final.lease_token is None and final.status is Status.COMPLETED
     assert [a.outcome for a in rt.store.attempts(job.id)] == ["lost", "completed"]
-    assert "lease lost" in (tmp_path / "zombie.log").read_text()
+    assert "lease lost" in zombie_log.read_text()
     rt.close()

@@ -7,13 +7,13 @@ import socket
 import stat
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 
 from reelforge.api.bootstrap import FIRST_KEY_FILE
 from tests.support.settings import fast_settings, subprocess_env
+from tests.support.wait import wait_for
 
 
 def _free_port() -> int:
@@ -30,16 +30,16 @@ def test_first_serve_creates_a_key_file_and_serves(tmp_path: Path) -> None:
         command, env=subprocess_env(settings), stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
     base = f"http://127.0.0.1:{port}"
+
+    def serve_is_healthy() -> bool:
+        assert server.poll() is None, "serve exited before it answered /healthz"
+        try:
+            return httpx.get(base + "/healthz", timeout=1).status_code == 200
+        except httpx.TransportError:
+            return False
+
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert server.poll() is None and time.monotonic() < deadline, "serve did not start"
-            time.sleep(0.2)
+        wait_for(serve_is_healthy, timeout=60, interval=0.1)
         key_file = settings.data_dir / FIRST_KEY_FILE
         assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
         token = key_file.read_text().strip()

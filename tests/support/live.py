@@ -3,6 +3,9 @@
 The app owns in-process workers (4-second testcard jobs, short
 polls), the shared loopback image server (``tests/support/image_cases.py``) that the URL fetcher is
 allowed to reach, and two API keys so tenant isolation can be tested.
+
+Most API tests run the same app in-process instead (``tests/support/apps.py``); this server is
+for clients that need a real socket: curl, the openai SDK's own transport, schemathesis.
 """
 
 from __future__ import annotations
@@ -48,7 +51,7 @@ class LiveServer:
         return sum(self.runtime.store.count_by_status().values())
 
     def blob_count(self) -> int:
-        root = self.runtime.blobs.root
+        root = self.settings.resolved_media_dir  # the root of the runtime's LocalBlobStore
         return sum(1 for p in root.rglob("*") if p.is_file()) if root.exists() else 0
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -12,10 +11,12 @@ from reelforge.core.runtime import Runtime
 from reelforge.domain.errors import JobNotFound, LeaseLost
 from reelforge.domain.jobs import JobOutputs, Lease, Status
 from reelforge.domain.specs import GenerationSpec
-from reelforge.worker import Worker
+from reelforge.worker import Worker, runner
 from reelforge.worker.control import RunControl
+from tests.support.clock import FakeClock
 from tests.support.engines import GatedEngine
 from tests.support.settings import SettingsFactory
+from tests.support.wait import wait_for
 
 
 def spec(prompt: str = "a red kite over a park", seconds: int = 4) -> GenerationSpec:
@@ -29,13 +30,17 @@ def runtime(make_settings: SettingsFactory) -> Iterator[Runtime]:
     rt.close()
 
 
-def wait_for(predicate: object, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():  # type: ignore[operator]
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def frozen_runtime(make_settings: SettingsFactory, clock: FakeClock) -> Iterator[Runtime]:
+    """A runtime whose leases expire only when the test advances ``clock``."""
+    rt = Runtime.open(make_settings(), clock=clock)
+    yield rt
+    rt.close()
 
 
 def test_new_job_is_queued_with_its_spec(runtime: Runtime) -> None:
@@ -124,7 +129,7 @@ def test_cancel_of_a_running_job_stops_the_engine_within_one_step(
         rt.store.request_cancel(job.id)
         steps_at_cancel = len(engine.steps_started)
         engine.gate.set()
-        wait_for(lambda: rt.store.get_job(job.id).status.is_terminal)
+        wait_for(lambda: rt.store.get_job(job.id).status.is_terminal, timeout=20)
     finally:
         worker.stop(grace=5)
     final = rt.store.get_job(job.id)
@@ -136,11 +141,16 @@ def test_cancel_of_a_running_job_stops_the_engine_within_one_step(
     rt.close()
 
 
-def test_zombie_worker_cannot_overwrite_the_new_owners_result(runtime: Runtime) -> None:
+def test_zombie_worker_cannot_overwrite_the_new_owners_result(
+    frozen_runtime: Runtime, clock: FakeClock
+) -> None:
+    runtime = frozen_runtime
     job = runtime.database.enqueue(spec())
-    zombie = runtime.queue.claim("zombie", lease_seconds=0.2)
+    zombie = runtime.queue.claim("zombie", lease_seconds=30)
     assert zombie is not None
-    time.sleep(0.3)  # the zombie is "paused" past its lease
+    clock.advance(29)
+    assert runtime.queue.sweep_expired(max_attempts=3).requeued == []  # the lease still holds
+    clock.advance(2)  # the zombie is "paused" past its lease
     assert runtime.queue.sweep_expired(max_attempts=3).requeued == [job.id]
     owner = runtime.queue.claim("owner", lease_seconds=30)
     assert owner is not None and owner.job_id == job.id and owner.attempt == 2
@@ -158,12 +168,13 @@ def test_zombie_worker_cannot_overwrite_the_new_owners_result(runtime: Runtime) 
     assert [a.outcome for a in runtime.store.attempts(job.id)] == ["lost", "completed"]
 
 
-def test_sweeper_fails_a_job_after_max_attempts(runtime: Runtime) -> None:
+def test_sweeper_fails_a_job_after_max_attempts(frozen_runtime: Runtime, clock: FakeClock) -> None:
+    runtime = frozen_runtime
     job = runtime.database.enqueue(spec())
     for attempt in range(1, 3):
-        lease = runtime.queue.claim("crashy", lease_seconds=0.05)
+        lease = runtime.queue.claim("crashy", lease_seconds=30)
         assert lease is not None and lease.attempt == attempt
-        time.sleep(0.1)
+        clock.advance(31)  # the crashed worker never renews its lease
         result = runtime.queue.sweep_expired(max_attempts=2)
     assert result.failed == [job.id]
     failed = runtime.store.get_job(job.id)
@@ -184,7 +195,8 @@ def test_graceful_stop_releases_a_running_job_to_the_queue(
     assert engine.reached_gate.wait(20)
     stopper = threading.Thread(target=worker.stop, kwargs={"grace": 0.3})
     stopper.start()
-    time.sleep(0.5)
+    # The job outlives the grace period: the stopper releases it, then the engine moves on.
+    wait_for(lambda: any(run.released for run in worker.heartbeat.runs()), timeout=20)
     engine.gate.set()
     stopper.join(20)
     released = rt.store.get_job(job.id)
@@ -212,25 +224,34 @@ def test_engine_error_fails_the_job_with_its_code(make_settings: SettingsFactory
     rt.close()
 
 
-def test_worker_whose_engine_cannot_load_claims_nothing(make_settings: SettingsFactory) -> None:
+def test_worker_whose_engine_cannot_load_claims_nothing(
+    make_settings: SettingsFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from reelforge.domain.errors import EngineLoadError
 
     class Unloadable(GatedEngine):
+        loads = 0
+
         def load(self) -> None:
+            self.loads += 1
             raise EngineLoadError(
                 "model directory /models/ltx2 is missing; run reelforge models pull"
             )
 
+    monkeypatch.setattr(runner, "ENGINE_RETRY_SECONDS", 0.05)
     settings = make_settings()
     rt = Runtime.open(settings)
     job = rt.database.enqueue(spec())
-    worker = Worker(rt, engine=Unloadable())
+    engine = Unloadable()
+    worker = Worker(rt, engine=engine)
     worker.start()
-    time.sleep(1.0)
+    # Each retry means the slot went round its loop without claiming the waiting job.
+    wait_for(lambda: engine.loads >= 3, timeout=20)
     worker.stop(grace=1)
     assert not worker.ready
     assert "models pull" in (worker.engine_error or "")
     assert rt.store.get_job(job.id).status is Status.QUEUED
+    assert rt.store.attempts(job.id) == []
     rt.close()
 
 
@@ -245,17 +266,28 @@ def test_list_pagination_is_stable_in_both_orders(runtime: Runtime) -> None:
     assert [j.id for j in desc] == ids[::-1]
 
 
-def test_enqueue_wakes_an_idle_worker_quickly(make_settings: SettingsFactory) -> None:
+def test_enqueue_wakes_an_idle_worker_quickly(
+    make_settings: SettingsFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # poll_seconds is long, so only the wake-up path can make this fast.
     settings = make_settings(poll_seconds=30.0)
     rt = Runtime.open(settings)
+    idle = threading.Event()
+    wait_for_work = rt.signals.wait_for_work
+
+    def waiting(mark: int, timeout: float) -> bool:
+        idle.set()
+        return wait_for_work(mark, timeout)
+
+    monkeypatch.setattr(rt.signals, "wait_for_work", waiting)
     engine = GatedEngine(steps=1, gate_at=0)
     worker = Worker(rt, engine=engine)
     worker.start()
-    time.sleep(0.3)
     try:
-        rt.database.enqueue(spec())
+        assert idle.wait(20)  # the slot found nothing and is waiting for work
+        job = rt.database.enqueue(spec())
         assert engine.reached_gate.wait(5)
+        rt.store.request_cancel(job.id)  # end it without rendering a video
     finally:
         engine.gate.set()
         worker.stop(grace=5)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
@@ -26,11 +27,19 @@ by `reelforge keys revoke` (any process) takes effect within this time on every 
 
 
 class KeyVerifier:
-    """``KeyStore.verify`` with a short positive cache: most requests skip the key lookup."""
+    """``KeyStore.verify`` with a short positive cache: most requests skip the key lookup.
 
-    def __init__(self, keys: KeyStore, ttl: float = AUTH_CACHE_SECONDS) -> None:
+    ``clock``: seconds on a monotonic scale (tests pass a fake one to expire the cache)."""
+
+    def __init__(
+        self,
+        keys: KeyStore,
+        ttl: float = AUTH_CACHE_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.keys = keys
         self.ttl = ttl
+        self.clock = clock
         self._cache: dict[str, tuple[float, ApiKey]] = {}
         self._lock = threading.Lock()
 
@@ -38,13 +47,13 @@ class KeyVerifier:
         """The key if it was verified less than ``ttl`` ago; never touches the database."""
         with self._lock:
             hit = self._cache.get(hash_token(token))
-        return hit[1] if hit is not None and hit[0] > time.monotonic() else None
+        return hit[1] if hit is not None and hit[0] > self.clock() else None
 
     def verify(self, token: str) -> ApiKey | None:
         key = self.cached(token)
         if key is not None:
             return key
-        digest, now = hash_token(token), time.monotonic()
+        digest, now = hash_token(token), self.clock()
         key = self.keys.verify(token)
         with self._lock:
             if len(self._cache) > 10_000:  # bounded: expired entries are dropped wholesale

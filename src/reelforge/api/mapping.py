@@ -13,7 +13,7 @@ from reelforge.api.schemas.seed import SeedTaskResponse, TaskError, TaskInfo
 from reelforge.domain.jobs import Job, Status
 
 VIDEO_PREFIX = "video_"
-_VIDEO_ID = re.compile(r"^video_([0-9a-f]{32})$")
+_VIDEO_ID = re.compile(r"video_([0-9a-f]{32})")
 
 _OPENAI_STATUS = {
     Status.QUEUED: "queued",
@@ -44,7 +44,7 @@ def to_video_id(job_id: str) -> str:
 
 def job_id_from_video_id(video_id: str) -> str | None:
     """The job id behind ``video_<hex>``, or None when the id is not one of ours."""
-    match = _VIDEO_ID.match(video_id)
+    match = _VIDEO_ID.fullmatch(video_id)
     return str(uuid.UUID(match.group(1))) if match else None
 
 

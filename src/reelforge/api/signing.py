@@ -16,6 +16,7 @@ import hmac
 import os
 import secrets
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from reelforge.core.config import Settings
@@ -24,9 +25,14 @@ SECRET_FILE = "url-signing.key"
 
 
 class UrlSigner:
-    def __init__(self, secret: bytes, ttl_seconds: int) -> None:
+    """``clock``: Unix seconds (tests pass a fake one to sign and check at a chosen time)."""
+
+    def __init__(
+        self, secret: bytes, ttl_seconds: int, clock: Callable[[], float] = time.time
+    ) -> None:
         self._secret = secret
         self.ttl_seconds = ttl_seconds
+        self.clock = clock
 
     @classmethod
     def from_settings(cls, settings: Settings) -> UrlSigner:
@@ -41,7 +47,7 @@ class UrlSigner:
         return base64.urlsafe_b64encode(mac.digest()).rstrip(b"=").decode()
 
     def video_path(self, task_id: str, now: float | None = None) -> str:
-        expires = int(now if now is not None else time.time()) + self.ttl_seconds
+        expires = int(now if now is not None else self.clock()) + self.ttl_seconds
         sig = self.signature(task_id, expires)
         return f"/files/videos/{task_id}.mp4?expires={expires}&signature={sig}"
 
@@ -50,7 +56,7 @@ class UrlSigner:
         expected = self.signature(task_id, expires).encode()
         if not hmac.compare_digest(expected, signature.encode()):
             return "the link's signature is not valid; take a fresh link from the task's GET"
-        if expires < time.time():
+        if expires < self.clock():
             return "the link has expired; take a fresh link from the task's GET"
         return None
 

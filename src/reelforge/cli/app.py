@@ -48,7 +48,7 @@ def _root(
 def main(argv: list[str] | None = None) -> None:
     """Run the command; every user mistake ends as one ``error:`` line and exit code 2."""
     try:
-        result = app(args=argv, standalone_mode=False)
+        result = app(args=argv, prog_name="reelforge", standalone_mode=False)
     except typer.Abort:
         print_error("interrupted")
         sys.exit(130)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -39,9 +40,12 @@ def fail(message: str, code: int = USAGE_ERROR) -> NoReturn:
     raise typer.Exit(code)
 
 
-def setup_logging(verbose: bool = False) -> None:
+def setup_logging(verbose: bool = False, quiet: Sequence[str] = ()) -> None:
     """Rich log lines on a terminal; plain, unwrapped, timestamped lines anywhere else (files,
-    journald, container logs), where colours and wrapping only get in the way."""
+    journald, container logs), where colours and wrapping only get in the way.
+
+    ``quiet``: loggers whose records below ERROR are left out, because the command reports the
+    same event itself (``generate`` prints a refusal as its error line)."""
     handler: logging.Handler
     if sys.stderr.isatty():
         handler = RichHandler(console=console, show_path=False, rich_tracebacks=True)
@@ -49,11 +53,26 @@ def setup_logging(verbose: bool = False) -> None:
     else:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    if quiet:
+        handler.addFilter(_Quiet(quiet))
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO, handlers=[handler], force=True
     )
     # Alembic announces every plugin and migration step at INFO; only problems matter here.
     logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+class _Quiet(logging.Filter):
+    """Drops records below ERROR from the named loggers and their children."""
+
+    def __init__(self, names: Sequence[str]) -> None:
+        super().__init__()
+        self.names = tuple(names)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.ERROR:
+            return True
+        return not any(record.name == n or record.name.startswith(n + ".") for n in self.names)
 
 
 def settings_or_fail(config: Path | None, **overrides: object) -> Settings:

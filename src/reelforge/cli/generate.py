@@ -25,6 +25,9 @@ from reelforge.domain.jobs import Job, Status
 from reelforge.domain.limits import MAX_IMAGE_BYTES, MODEL_NAMES, describe_size
 from reelforge.services.admission import VideoRequest
 
+REFUSAL_LOGGERS = ("reelforge.policy", "reelforge.services.admission")
+"""They log each refusal for a server's operator; here the refusal is the command's error line."""
+
 
 def generate(
     prompt: Annotated[str, typer.Argument(help="What the video should show.")],
@@ -39,12 +42,16 @@ def generate(
     seed: Annotated[int | None, typer.Option(help="Seed for a reproducible result.")] = None,
     model: Annotated[str, typer.Option(help=f"One of {', '.join(MODEL_NAMES)}.")] = "sora-2",
     config: ConfigOption = None,
+    verbose: Annotated[
+        bool, typer.Option("-v", "--verbose", help="Debug logs, and the rule behind a refusal.")
+    ] = False,
 ) -> None:
     """Generate one video end to end on this machine and write it to OUTPUT."""
     from reelforge.services.local_job import run_local_job
 
-    setup_logging()
+    setup_logging(verbose, quiet=() if verbose else REFUSAL_LOGGERS)
     settings = settings_or_fail(config)
+    check_output(output)
     request = VideoRequest(
         prompt=prompt,
         model=model,
@@ -69,8 +76,11 @@ def _deliver(job: Job, video: Path | None, output: Path) -> None:
     """Copy the finished video to ``output``, or end with the job's error (exit code 1)."""
     if job.status is not Status.COMPLETED or video is None:
         fail(f"job {job.id} {job.status.value}: {job.error_message}", code=1)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(video, output)
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(video, output)
+    except OSError as exc:
+        fail(f"-o {output} cannot be written ({exc.strerror or exc}); pass another path")
     console.print(
         Text.assemble(
             ("wrote ", "green"),
@@ -86,6 +96,12 @@ def _deliver(job: Job, video: Path | None, output: Path) -> None:
                 "real generation on a GPU",
             )
         )
+
+
+def check_output(output: Path) -> None:
+    """Refuse an ``-o`` that can never be written before any work is done."""
+    if output.is_dir():
+        fail(f"-o {output} is a directory; pass a file path such as {output / 'video.mp4'}")
 
 
 def read_image(path: Path) -> bytes:

@@ -61,7 +61,7 @@ def list_keys(config: ConfigOption = None) -> None:
     for key in listed:
         status = "active" if key.active else f"revoked {key.revoked_at:%Y-%m-%d %H:%M}"
         table.add_row(key.id, key.name, f"{key.created_at:%Y-%m-%d %H:%M}", status)
-    Console().print(table)
+    Console(markup=False).print(table)  # a name like "ci[gpu]" is text, not markup
 
 
 @keys_app.command()

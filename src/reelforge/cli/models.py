@@ -27,8 +27,9 @@ models_app = typer.Typer(
 
 
 def _out() -> Console:
-    """Standard output, measured when a command runs (not at import: COLUMNS may change)."""
-    return Console(soft_wrap=True)
+    """Standard output, measured when a command runs (not at import: COLUMNS may change).
+    No markup: paths and hub ids are printed as they are (``[...]`` included)."""
+    return Console(soft_wrap=True, markup=False)
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:

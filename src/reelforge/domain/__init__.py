@@ -1,4 +1,5 @@
-"""Domain objects: job states, the validated spec and the exception hierarchy."""
+"""Domain objects: job states, the validated spec, the limits of a request and the exception
+hierarchy. Nothing here does I/O."""
 
 from reelforge.domain.errors import (
     ConfigError,

@@ -1,0 +1,7 @@
+"""Safe fetching from the network: ``ImageFetcher`` gets a first-frame image from an http(s)
+URL a client gave us, and ``netcheck`` decides which addresses and URLs may be reached at all
+(no loopback, private, link-local or metadata addresses; SSRF-safe on every redirect)."""
+
+from reelforge.net.fetch import ImageFetcher
+
+__all__ = ["ImageFetcher"]
