@@ -38,19 +38,19 @@ def job_count(database: Database) -> int:
 def test_enqueue_inserts_a_queued_job_and_wakes_workers_once(
     database: Database, clock: FakeClock
 ) -> None:
-    expires_at = clock() + timedelta(days=7)
     mark = database.signals.work_mark()
-    job = database.enqueue(spec(), OWNER, job_id="job-1", expires_at=expires_at)
+    job = database.enqueue(spec(), OWNER, job_id="job-1", retention=timedelta(days=7))
     assert database.signals.work_mark() == mark + 1
     assert job.id == "job-1" and job.status is Status.QUEUED and job.owner == OWNER
-    assert job.expires_at == expires_at and job.created_at == clock()
+    assert job.created_at == clock() and job.expires_at == clock() + timedelta(days=7)
     assert database.jobs.get_job("job-1") == job
 
 
 def test_enqueue_stores_the_rendered_response_with_the_job(database: Database) -> None:
     key = IdempotencyKey(OWNER, "key:1", "body-1")
-    assert database.idempotency.claim(key).result is ClaimResult.PROCEED
-    job = database.enqueue(spec(), OWNER, idempotency=IdempotentReply(key, render))
+    claim = database.idempotency.claim(key)
+    assert claim.result is ClaimResult.PROCEED and claim.token is not None
+    job = database.enqueue(spec(), OWNER, idempotency=IdempotentReply(key, claim.token, render))
     assert database.idempotency.claim(key) == Claim(ClaimResult.REPLAY, render(job))
     assert job_count(database) == 1
 
@@ -71,15 +71,17 @@ def test_enqueue_after_losing_the_key_rolls_back_and_wakes_no_one(
     take_over: Callable[[IdempotencyKey, FakeClock], IdempotencyKey],
 ) -> None:
     key = IdempotencyKey(OWNER, "sdk:body-2", "body-2", takeover=True)
-    assert database.idempotency.claim(key).result is ClaimResult.PROCEED
+    lost = database.idempotency.claim(key).token
     winner = take_over(key, clock)
-    assert database.idempotency.claim(winner).result is ClaimResult.PROCEED
+    held = database.idempotency.claim(winner).token
+    assert lost is not None and held is not None
     won = database.enqueue(
-        spec(), OWNER, job_id="winner", idempotency=IdempotentReply(winner, render)
+        spec(), OWNER, job_id="winner", idempotency=IdempotentReply(winner, held, render)
     )
     mark = database.signals.work_mark()
     with pytest.raises(IdempotencyConflict):
-        database.enqueue(spec(), OWNER, job_id="loser", idempotency=IdempotentReply(key, render))
+        late = IdempotentReply(key, lost, render)
+        database.enqueue(spec(), OWNER, job_id="loser", idempotency=late)
     with pytest.raises(JobNotFound):
         database.jobs.get_job("loser")
     assert job_count(database) == 1

@@ -6,6 +6,7 @@ import sqlalchemy as sa
 
 from reelforge.store.db import WRITE
 from reelforge.store.idempotency import (
+    Claim,
     ClaimResult,
     IdempotencyKey,
     IdempotencyStore,
@@ -14,17 +15,37 @@ from reelforge.store.idempotency import (
 from tests.support.clock import FakeClock
 
 
-def complete(engine: sa.Engine, store: IdempotencyStore, ident: IdempotencyKey, body: str) -> bool:
+def complete(engine: sa.Engine, store: IdempotencyStore, claim: Claim, body: str) -> bool:
+    """Complete ``claim`` (a PROCEED claim of ``ident``) with ``body``, as enqueue does."""
+    ident, token = claim_key(claim), claim.token
+    assert token is not None
     with engine.connect().execution_options(**WRITE) as conn, conn.begin():
-        return store.complete(conn, ident, StoredResponse(200, body, "job-1"))
+        return store.complete(conn, ident, token, StoredResponse(200, body, "job-1"))
+
+
+_CLAIMED: dict[str, IdempotencyKey] = {}
+
+
+def claim(store: IdempotencyStore, ident: IdempotencyKey) -> Claim:
+    """Claim ``ident`` and remember which key the claim's token belongs to."""
+    result = store.claim(ident)
+    if result.token is not None:
+        _CLAIMED[result.token] = ident
+    return result
+
+
+def claim_key(result: Claim) -> IdempotencyKey:
+    assert result.token is not None
+    return _CLAIMED[result.token]
 
 
 def test_claim_then_replay_then_mismatch(engine: sa.Engine) -> None:
     store = IdempotencyStore(engine, ttl_seconds=86400)
     ident = IdempotencyKey("owner", "key:a", "f1")
-    assert store.claim(ident).result is ClaimResult.PROCEED
+    first = claim(store, ident)
+    assert first.result is ClaimResult.PROCEED and first.token is not None
     assert store.claim(ident).result is ClaimResult.IN_FLIGHT
-    assert complete(engine, store, ident, '{"id": 1}')
+    assert complete(engine, store, first, '{"id": 1}')
     replay = store.claim(ident)
     assert replay.result is ClaimResult.REPLAY and replay.stored is not None
     assert replay.stored.body == '{"id": 1}'
@@ -37,9 +58,28 @@ def test_claim_then_replay_then_mismatch(engine: sa.Engine) -> None:
 def test_release_frees_the_key(engine: sa.Engine) -> None:
     store = IdempotencyStore(engine, ttl_seconds=86400)
     ident = IdempotencyKey("owner", "key:b", "f1")
-    store.claim(ident)
-    store.release(ident)
+    token = store.claim(ident).token
+    assert token is not None
+    store.release(ident, token)
     assert store.claim(IdempotencyKey("owner", "key:b", "f2")).result is ClaimResult.PROCEED
+
+
+def test_a_late_release_leaves_the_request_that_took_over_alone(
+    engine: sa.Engine, clock: FakeClock
+) -> None:
+    store = IdempotencyStore(engine, ttl_seconds=86400, lock_seconds=60, clock=clock)
+    ident = IdempotencyKey("owner", "key:r", "f1")
+    stale = claim(store, ident)
+    clock.advance(61)  # the first request stalled past its lock; a retry takes the key over
+    current = claim(store, ident)
+    assert current.result is ClaimResult.PROCEED and current.token != stale.token
+    assert stale.token is not None
+    store.release(ident, stale.token)  # the stalled request fails and lets go: of nothing
+    assert store.claim(ident).result is ClaimResult.IN_FLIGHT
+    assert not complete(engine, store, stale, "stale")
+    assert complete(engine, store, current, "current")
+    replay = store.claim(ident)
+    assert replay.stored is not None and replay.stored.body == "current"
 
 
 def test_lock_holds_until_it_expires(engine: sa.Engine, clock: FakeClock) -> None:
@@ -57,11 +97,13 @@ def test_stale_lock_is_taken_over_and_the_loser_cannot_complete(
 ) -> None:
     store = IdempotencyStore(engine, ttl_seconds=86400, lock_seconds=60, clock=clock)
     first = IdempotencyKey("owner", "key:c", "f1")
-    assert store.claim(first).result is ClaimResult.PROCEED
+    loser = claim(store, first)
+    assert loser.result is ClaimResult.PROCEED
     clock.advance(61)  # the first request's process "died"; its lock expired
-    assert store.claim(first).result is ClaimResult.PROCEED  # a retry takes over
-    assert complete(engine, store, first, "winner")
-    assert not complete(engine, store, first, "late loser")  # already done: fenced out
+    winner = claim(store, first)
+    assert winner.result is ClaimResult.PROCEED  # a retry takes over
+    assert complete(engine, store, winner, "winner")
+    assert not complete(engine, store, loser, "late loser")  # not its claim any more: fenced
     stored = store.claim(first).stored
     assert stored is not None and stored.body == "winner"
 
@@ -69,8 +111,9 @@ def test_stale_lock_is_taken_over_and_the_loser_cannot_complete(
 def test_sdk_fingerprint_keys_take_over_on_a_fresh_call(engine: sa.Engine) -> None:
     store = IdempotencyStore(engine, ttl_seconds=86400)
     fresh = IdempotencyKey("owner", "sdk:f", "f", takeover=True)
-    assert store.claim(fresh).result is ClaimResult.PROCEED
-    assert complete(engine, store, fresh, "first")
+    first = claim(store, fresh)
+    assert first.result is ClaimResult.PROCEED
+    assert complete(engine, store, first, "first")
     retry = IdempotencyKey("owner", "sdk:f", "f")
     assert store.claim(retry).result is ClaimResult.REPLAY
     assert store.claim(fresh).result is ClaimResult.PROCEED  # a new call makes a new video
@@ -81,8 +124,7 @@ def test_purge_drops_only_expired_records(engine: sa.Engine, clock: FakeClock) -
     old, new = IdempotencyKey("owner", "key:old", "f1"), IdempotencyKey("owner", "key:new", "f1")
     store.claim(old)
     clock.advance(1800)
-    store.claim(new)
-    assert complete(engine, store, new, "kept")
+    assert complete(engine, store, claim(store, new), "kept")
     assert store.purge_expired() == 0
     clock.advance(1800)
     assert store.purge_expired() == 1
@@ -92,7 +134,6 @@ def test_purge_drops_only_expired_records(engine: sa.Engine, clock: FakeClock) -
 def test_an_expired_record_is_claimed_afresh(engine: sa.Engine, clock: FakeClock) -> None:
     store = IdempotencyStore(engine, ttl_seconds=3600, clock=clock)
     ident = IdempotencyKey("owner", "key:e", "f1")
-    store.claim(ident)
-    assert complete(engine, store, ident, "old")
+    assert complete(engine, store, claim(store, ident), "old")
     clock.advance(3600)
     assert store.claim(IdempotencyKey("owner", "key:e", "f2")).result is ClaimResult.PROCEED

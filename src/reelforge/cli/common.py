@@ -7,7 +7,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -15,8 +15,10 @@ from rich.logging import RichHandler
 from rich.text import Text
 
 from reelforge.core.config import Settings, load_settings
-from reelforge.core.runtime import Runtime
 from reelforge.domain.errors import ConfigError
+
+if TYPE_CHECKING:
+    from reelforge.core.runtime import Runtime
 
 USAGE_ERROR = 2
 """Exit code of every user mistake: bad arguments, bad settings, a request the policy refuses."""
@@ -84,6 +86,8 @@ def settings_or_fail(config: Path | None, **overrides: object) -> Settings:
 
 def open_runtime(settings: Settings) -> Runtime:
     """The process's one Runtime; bad configuration ends the command with one line."""
+    from reelforge.core.runtime import Runtime  # the database and media stack: not for --help
+
     try:
         return Runtime.open(settings)
     except ConfigError as exc:

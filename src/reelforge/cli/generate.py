@@ -23,7 +23,6 @@ from reelforge.cli.common import (
 from reelforge.domain.errors import EngineLoadError, PolicyRefused, SpecError
 from reelforge.domain.jobs import Job, Status
 from reelforge.domain.limits import MAX_IMAGE_BYTES, MODEL_NAMES, describe_size
-from reelforge.services.admission import VideoRequest
 
 REFUSAL_LOGGERS = ("reelforge.policy", "reelforge.services.admission")
 """They log each refusal for a server's operator; here the refusal is the command's error line."""
@@ -47,6 +46,9 @@ def generate(
     ] = False,
 ) -> None:
     """Generate one video end to end on this machine and write it to OUTPUT."""
+    # The services pull in the media and database stacks: imported when a job is made, so that
+    # --help and argument errors answer at once.
+    from reelforge.services.admission import VideoRequest
     from reelforge.services.local_job import run_local_job
 
     setup_logging(verbose, quiet=() if verbose else REFUSAL_LOGGERS)

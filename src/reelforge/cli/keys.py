@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -14,7 +14,9 @@ from rich.text import Text
 
 from reelforge.cli.common import ConfigOption, console, fail, open_runtime, settings_or_fail
 from reelforge.domain.errors import KeyNotFound
-from reelforge.store.keys import KeyStore
+
+if TYPE_CHECKING:
+    from reelforge.store.keys import KeyStore
 
 keys_app = typer.Typer(
     help="Manage API keys (`Authorization: Bearer rf_...`).",

@@ -7,7 +7,7 @@ import signal
 import socket
 import sys
 import threading
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -19,9 +19,11 @@ from reelforge.cli.common import (
     settings_or_fail,
     setup_logging,
 )
-from reelforge.core.config import Settings
-from reelforge.core.runtime import Runtime
 from reelforge.domain.errors import ConfigError
+
+if TYPE_CHECKING:
+    from reelforge.core.config import Settings
+    from reelforge.core.runtime import Runtime
 
 PortOption = Annotated[int, typer.Option(min=1, max=65535, help="TCP port (1-65535).")]
 

@@ -34,7 +34,7 @@ from reelforge.services.metrics import Metrics
 from reelforge.storage import layout
 from reelforge.storage.base import BlobStore
 from reelforge.store.database import Database, IdempotentReply
-from reelforge.store.idempotency import ClaimResult, IdempotencyKey, StoredResponse
+from reelforge.store.idempotency import Claim, ClaimResult, IdempotencyKey, StoredResponse
 
 log = logging.getLogger(__name__)
 
@@ -86,13 +86,15 @@ class Admission:
         spec = self._checked_spec(request, owner)
         if idempotency is None:
             return Admitted(render(self._enqueue(owner, request, spec, None)), replayed=False)
-        replayed = self._claim(idempotency)
-        if replayed is not None:
-            return Admitted(replayed, replayed=True)
+        claim = self._claim(idempotency)
+        if claim.stored is not None:
+            return Admitted(claim.stored, replayed=True)
+        token = claim.token or ""
         try:
-            job = self._enqueue(owner, request, spec, IdempotentReply(idempotency, render))
+            reply = IdempotentReply(idempotency, token, render)
+            job = self._enqueue(owner, request, spec, reply)
         except BaseException:
-            self.database.idempotency.release(idempotency)
+            self.database.idempotency.release(idempotency, token)
             raise
         return Admitted(render(job), replayed=False)
 
@@ -123,7 +125,7 @@ class Admission:
                 owner,
                 job_id=job_id,
                 remixed_from=request.remix_of.id if request.remix_of else None,
-                expires_at=self.database.clock() + timedelta(seconds=self.retention_seconds),
+                retention=timedelta(seconds=self.retention_seconds),
                 idempotency=reply,
             )
         except BaseException:
@@ -144,10 +146,9 @@ class Admission:
         self.metrics.refused(what, category)
         raise PolicyRefused(category, rule, decision.message)
 
-    def _claim(self, ident: IdempotencyKey) -> StoredResponse | None:
+    def _claim(self, ident: IdempotencyKey) -> Claim:
+        """Our claim on the key (with its token), or a replay (with the stored response)."""
         claim = self.database.idempotency.claim(ident)
-        if claim.result is ClaimResult.REPLAY:
-            return claim.stored
         if claim.result is ClaimResult.MISMATCH:
             raise IdempotencyConflict(
                 "this Idempotency-Key was already used with a different request body; "
@@ -160,7 +161,7 @@ class Admission:
                 "retry in a moment to get its result",
                 reused=False,
             )
-        return None
+        return claim
 
     def _store_first_frame(
         self, job_id: str, spec: GenerationSpec, request: VideoRequest, owner: str | None

@@ -32,6 +32,9 @@ idempotency_records = sa.Table(
     sa.Column("fingerprint", sa.String(64), nullable=False),
     # in_flight: a request holds the key until locked_until; done: response_* is replayed.
     sa.Column("state", sa.String(16), nullable=False),
+    # Random per claim: only the request that holds the key may complete or release it, even
+    # after its lock expired and another request took the key over.
+    sa.Column("claim_token", sa.String(32), nullable=True),
     sa.Column("job_id", sa.String(36), nullable=True),
     sa.Column("status_code", sa.Integer, nullable=True),
     sa.Column("response_body", sa.Text, nullable=True),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import timedelta
 
 import sqlalchemy as sa
 
@@ -37,9 +37,11 @@ DEFAULT_IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 
 @dataclass(frozen=True, slots=True)
 class IdempotentReply:
-    """The key a create was claimed under, and how to render the response stored with it."""
+    """The key a create was claimed under (with the claim's token), and how to render the
+    response stored with it."""
 
     key: IdempotencyKey
+    token: str
     render: Callable[[Job], StoredResponse]
 
 
@@ -99,11 +101,12 @@ class Database:
         *,
         job_id: str | None = None,
         remixed_from: str | None = None,
-        expires_at: datetime | None = None,
+        retention: timedelta | None = None,
         idempotency: IdempotentReply | None = None,
     ) -> Job:
-        """Queue a job; with ``idempotency``, store its rendered response under the claimed key
-        in the same transaction (``IdempotencyConflict`` when another request took the key)."""
+        """Queue a job, kept ``retention`` after its creation (None: until deleted); with
+        ``idempotency``, store its rendered response under the claimed key in the same
+        transaction (``IdempotencyConflict`` when another request took the key)."""
         with self._engine.connect().execution_options(**WRITE) as conn, conn.begin():
             job = self.jobs.insert_queued(
                 conn,
@@ -111,7 +114,7 @@ class Database:
                 owner,
                 job_id=job_id or str(uuid.uuid4()),
                 remixed_from=remixed_from,
-                expires_at=expires_at,
+                retention=retention,
             )
             if idempotency is not None:
                 self._complete(conn, idempotency, job)
@@ -119,10 +122,11 @@ class Database:
         return job
 
     def _complete(self, conn: sa.Connection, reply: IdempotentReply, job: Job) -> None:
-        if not self.idempotency.complete(conn, reply.key, reply.render(job)):
-            # Our claim expired and another request took the key: it owns the job.
+        if not self.idempotency.complete(conn, reply.key, reply.token, reply.render(job)):
+            # Our claim expired and another request took the key: it owns the key now.
             raise IdempotencyConflict(
-                "another request with this Idempotency-Key took over; retry to get its result",
+                "another request with this Idempotency-Key took over while this one ran; retry "
+                "to get its result",
                 reused=False,
             )
 

@@ -16,6 +16,7 @@ A lock that outlived its request (the process died) expires and can be claimed a
 from __future__ import annotations
 
 import enum
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -48,6 +49,8 @@ class StoredResponse:
 class Claim:
     result: ClaimResult
     stored: StoredResponse | None = None
+    token: str | None = None
+    """With ``PROCEED``: the claim's token, which ``complete`` and ``release`` must present."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,19 +83,22 @@ class IdempotencyStore:
             with self._engine.connect().execution_options(**WRITE) as conn, conn.begin():
                 row = conn.execute(_select(ident)).mappings().first()
                 verdict = _judge(row, ident, now)
-                if verdict.result is ClaimResult.PROCEED:
-                    self._write_claim(conn, ident, now, exists=row is not None)
-                return verdict
+                if verdict.result is not ClaimResult.PROCEED:
+                    return verdict
+                token = secrets.token_hex(16)
+                self._write_claim(conn, ident, token, now, exists=row is not None)
+                return Claim(ClaimResult.PROCEED, token=token)
         except sa.exc.IntegrityError:
             # PostgreSQL: another request inserted the same key between our read and insert.
             return Claim(ClaimResult.IN_FLIGHT)
 
     def _write_claim(
-        self, conn: sa.Connection, ident: IdempotencyKey, now: datetime, *, exists: bool
+        self, conn: sa.Connection, ident: IdempotencyKey, token: str, now: datetime, *, exists: bool
     ) -> None:
         values = {
             "fingerprint": ident.fingerprint,
             "state": IN_FLIGHT,
+            "claim_token": token,
             "job_id": None,
             "status_code": None,
             "response_body": None,
@@ -106,13 +112,14 @@ class IdempotencyStore:
             conn.execute(records.insert().values(owner=ident.owner, key=ident.key, **values))
 
     def complete(
-        self, conn: sa.Connection, ident: IdempotencyKey, response: StoredResponse
+        self, conn: sa.Connection, ident: IdempotencyKey, token: str, response: StoredResponse
     ) -> bool:
-        """Store the response inside the caller's job transaction; False if we lost the key."""
+        """Store the response inside the caller's job transaction; False if we lost the key
+        (our lock expired and another request claimed it: that request owns it now)."""
         result = conn.execute(
             records.update()
             .where(*_match(ident), records.c.state == IN_FLIGHT)
-            .where(records.c.fingerprint == ident.fingerprint)
+            .where(records.c.claim_token == token)
             .values(
                 state=DONE,
                 job_id=response.job_id,
@@ -123,10 +130,15 @@ class IdempotencyStore:
         )
         return result.rowcount == 1
 
-    def release(self, ident: IdempotencyKey) -> None:
-        """Forget a claim whose request failed before creating anything."""
+    def release(self, ident: IdempotencyKey, token: str) -> None:
+        """Forget our claim after our request failed before creating anything; a claim another
+        request took over meanwhile stays."""
         with self._engine.connect().execution_options(**WRITE) as conn, conn.begin():
-            conn.execute(records.delete().where(*_match(ident), records.c.state == IN_FLIGHT))
+            conn.execute(
+                records.delete().where(
+                    *_match(ident), records.c.state == IN_FLIGHT, records.c.claim_token == token
+                )
+            )
 
     def purge_expired(self, now: datetime | None = None) -> int:
         with self._engine.connect().execution_options(**WRITE) as conn, conn.begin():

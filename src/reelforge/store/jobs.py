@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import sqlalchemy as sa
@@ -54,10 +54,11 @@ class JobStore:
         *,
         job_id: str,
         remixed_from: str | None,
-        expires_at: datetime | None,
+        retention: timedelta | None,
     ) -> Job:
         """Insert a queued job inside the caller's transaction (``Database.enqueue``'s)."""
         now = self.clock()
+        expires_at = now + retention if retention is not None else None
         values: dict[str, Any] = {
             "id": job_id,
             "owner": owner,

@@ -47,7 +47,8 @@ class PgListener:
             for channel in CHANNELS:
                 conn.execute(f"LISTEN {channel}")
             while not self._stop.is_set():
-                for note in conn.notifies(timeout=0.5):
+                # A short wait: stop() (every Runtime.close) returns within it.
+                for note in conn.notifies(timeout=0.1):
                     self._dispatch(note.channel, note.payload)
 
     def _dispatch(self, channel: str, payload: str) -> None:
