@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from reelforge.core.config import Settings
-from tests.support.live import LiveServer, running_server
 from tests.support.postgres import fresh_schema
 from tests.support.settings import SettingsFactory, fast_settings
+
+if TYPE_CHECKING:
+    from tests.support.live import LiveServer
 
 
 @pytest.fixture
@@ -64,6 +66,8 @@ def live_server(
     tmp_path_factory: pytest.TempPathFactory, api_database_url: str | None
 ) -> Iterator[LiveServer]:
     """A real server on loopback (uvicorn, in-process workers), one per test module."""
+    from tests.support.live import running_server  # the whole app: only where it is used
+
     data_dir = tmp_path_factory.mktemp("api") / "data"
     with running_server(data_dir, database_url=api_database_url) as server:
         yield server

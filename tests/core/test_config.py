@@ -52,6 +52,8 @@ def test_missing_config_file_is_a_config_error(tmp_path: Path) -> None:
         ("REELFORGE_WORKER_CONCURRENCY", "0", "worker_concurrency"),
         ("REELFORGE_LEASE_SECONDS", "soon", "lease_seconds"),
         ("REELFORGE_ENGINE_OPTIONS", "{not json", "engine_options"),
+        ("REELFORGE_ENCODE_PRESET", "placebo", "encode_preset"),
+        ("REELFORGE_DATABASE_URL", "mysql://db/reelforge", "database_url"),
     ],
 )
 def test_invalid_values_name_the_setting(
@@ -67,3 +69,18 @@ def test_unknown_setting_in_the_file_is_rejected(tmp_path: Path) -> None:
     config.write_text("lease_secs = 5\n")
     with pytest.raises(ConfigError, match="lease_secs"):
         load_settings(config)
+
+
+def test_heartbeat_must_be_shorter_than_the_lease(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REELFORGE_LEASE_SECONDS", "10")
+    monkeypatch.setenv("REELFORGE_HEARTBEAT_SECONDS", "10")
+    with pytest.raises(ConfigError, match=r"heartbeat_seconds .* must be less than lease_seconds"):
+        load_settings()
+
+
+def test_videos_are_encoded_with_veryfast_unless_configured(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert load_settings().encode_preset == "veryfast"
+    monkeypatch.setenv("REELFORGE_ENCODE_PRESET", "medium")
+    assert load_settings().encode_preset == "medium"

@@ -46,7 +46,7 @@ def test_sigkill_mid_job_completes_exactly_once(
 ) -> None:
     settings = make_settings(
         engine=SLOW_ENGINE,
-        engine_options={"step_delay": 0.04},
+        engine_options={"step_delay": 0.02},
         lease_seconds=2.0,
         heartbeat_seconds=0.3,
         sweep_seconds=0.3,
@@ -97,7 +97,7 @@ def test_paused_worker_cannot_overwrite_the_new_owners_result(
     settings = sqlite_settings.model_copy(
         update={
             "engine": SLOW_ENGINE,
-            "engine_options": {"step_delay": 0.03},
+            "engine_options": {"step_delay": 0.02},
             "lease_seconds": 1.5,
             "heartbeat_seconds": 0.3,
             "sweep_seconds": 0.3,

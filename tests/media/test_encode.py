@@ -105,8 +105,9 @@ def test_spritesheet_tiles_show_evenly_spaced_frames(
 
 @pytest.mark.slow
 def test_portrait_12s(tmp_path: Path) -> None:
+    # The default encoder settings are checked on landscape_4s; here length and orientation.
     spec = make_spec("720x1280", seconds=12)
-    assert_delivered(render_media(make_clip(spec), spec, tmp_path), spec)
+    assert_delivered(render_media(make_clip(spec), spec, tmp_path, settings=QUICK), spec)
 
 
 def test_first_frame_survives_encoding_8s(tmp_path: Path) -> None:

@@ -25,6 +25,9 @@ def fast_settings(data_dir: Path, **overrides: Any) -> Settings:
         "poll_seconds": 0.2,
         "sweep_seconds": 0.5,
         "shutdown_grace_seconds": 5.0,
+        # The fastest x264 preset: these tests check the contract (size, length, codecs, audio),
+        # which every preset keeps; tests/media checks the default preset's output.
+        "encode_preset": "ultrafast",
     }
     values.update(overrides)
     return Settings(**values)
@@ -42,6 +45,7 @@ def subprocess_env(settings: Settings, **extra: str) -> dict[str, str]:
             "REELFORGE_HEARTBEAT_SECONDS": str(settings.heartbeat_seconds),
             "REELFORGE_POLL_SECONDS": str(settings.poll_seconds),
             "REELFORGE_SWEEP_SECONDS": str(settings.sweep_seconds),
+            "REELFORGE_ENCODE_PRESET": settings.encode_preset,
             "PYTHONPATH": str(REPO_ROOT),
             "PYTHONUNBUFFERED": "1",
         }

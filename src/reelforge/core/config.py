@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
@@ -21,6 +21,9 @@ from pydantic_settings import (
 )
 
 SUPPORTED_DATABASE_SCHEMES = ("sqlite", "postgresql", "postgresql+psycopg")
+EncodePreset = Literal[
+    "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower"
+]
 
 
 def default_data_dir() -> Path:
@@ -76,6 +79,11 @@ class Settings(BaseSettings):
         description="On SIGTERM, running jobs get this long to finish before they are released.",
     )
     worker_id: str | None = Field(default=None, description="Name in lease rows; default host:pid.")
+    encode_preset: EncodePreset = Field(
+        default="veryfast",
+        description="x264 preset for delivered videos: faster presets use less CPU per video "
+        "and make larger files at the same quality (CRF 20).",
+    )
     # -- HTTP API (appended by the API work; see reelforge.api) --------------------------------
     retention_seconds: int = Field(
         default=7 * 24 * 3600,

@@ -12,7 +12,7 @@ import logging
 import shutil
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +28,7 @@ from reelforge.domain.errors import (
 )
 from reelforge.domain.jobs import Job, JobOutputs, Lease
 from reelforge.engines.base import Engine, EngineRequest, Frame
-from reelforge.media import render_media
+from reelforge.media import ENCODE, render_media
 from reelforge.storage import layout
 from reelforge.worker.control import RunControl
 
@@ -86,7 +86,8 @@ class JobExecutor:
         output = self.engine.generate(request, control)
         workdir = Path(tempfile.mkdtemp(prefix=f"job-{job.id}-", dir=self._tmp_root()))
         try:
-            files = render_media(output, job.spec, workdir)
+            encode = replace(ENCODE, preset=self.runtime.settings.encode_preset)
+            files = render_media(output, job.spec, workdir, settings=encode)
             control.check()
             control.set_progress(0.97)
             keys = layout.attempt_outputs(lease.job_id, lease.token)
