@@ -14,7 +14,7 @@ import typer
 
 from reelforge import __version__
 from reelforge.cli.common import fail, print_error
-from tests.cli.runners import run_main, run_subprocess
+from tests.support.cli import run_main, run_subprocess
 
 GPU_HINT = "install the gpu extra: pip install 'reelforge[gpu]'"
 

@@ -32,7 +32,7 @@ from reelforge.services.metrics import Metrics
 from reelforge.services.retention import RetentionSweeper
 from reelforge.storage import layout
 from reelforge.store.types import utcnow
-from tests.cli.runners import Outcome, run_main
+from tests.support.cli import Outcome, run_main
 from tests.support.clock import FakeClock
 from tests.support.image_cases import make_image
 from tests.support.settings import fast_settings

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from reelforge.cli.common import print_error, setup_logging
-from tests.cli.runners import root_logging_kept, run_main
+from tests.support.cli import root_logging_kept, run_main
 
 LONG_URL = "https://models.example.com/" + "/".join(f"segment-{i:03d}" for i in range(40))
 LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (INFO|WARNING) reelforge\.\S+: ")

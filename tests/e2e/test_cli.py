@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.runners import Outcome, run_main, run_subprocess
+from tests.support.cli import Outcome, run_main, run_subprocess
 
 BAD_CONFIGS = [
     pytest.param(

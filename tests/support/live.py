@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from reelforge.net.fetch import ImageFetcher
 from reelforge.store.keys import KeyStore
 from tests.support.image_cases import ImageServer
 from tests.support.settings import fast_settings
+from tests.support.wait import wait_for
 
 
 @dataclass
@@ -79,11 +79,13 @@ def start_server(
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.02)
+
+    def started_or_died() -> bool:
+        if not thread.is_alive():
+            raise RuntimeError("the test server died while starting")
+        return bool(server.started)
+
+    wait_for(started_or_died, timeout=60, interval=0.02)
     return server, thread, f"http://127.0.0.1:{port}", app
 
 
