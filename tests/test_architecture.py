@@ -190,6 +190,29 @@ def test_only_the_store_touches_the_database() -> None:
     assert not found, "\n".join(map(str, found))
 
 
+ENTRY_POINTS = ("reelforge.api", "reelforge.cli")
+"""The HTTP API and the command line sit on top: nothing below them may import either."""
+
+
+def entry_point_violations(source: str, path: str, package: str) -> list[Violation]:
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        for module in _imported_modules(node, package):
+            if any(module == top or module.startswith(top + ".") for top in ENTRY_POINTS):
+                found.append(Violation(path, getattr(node, "lineno", 0), f"imports {module}"))
+    return found
+
+
+def test_nothing_below_the_entry_points_imports_them() -> None:
+    below = [p for p in modules() if p.relative_to(SRC).parts[0] not in ("api", "cli")]
+    assert len(below) > 50
+    found = [
+        v for p in below for v in entry_point_violations(p.read_text(), relative(p), package_of(p))
+    ]
+    assert not found, "\n".join(map(str, found))
+    assert entry_point_violations("from reelforge.api.errors import ApiError\n", "x.py", "x")
+
+
 def test_only_the_layout_builds_blob_keys() -> None:
     others = [p for p in modules() if p != LAYOUT]
     found = [v for p in others for v in blob_key_violations(p.read_text(), relative(p))]
