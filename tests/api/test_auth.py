@@ -17,7 +17,7 @@ from reelforge.api.auth import AUTH_CACHE_SECONDS, KeyVerifier, authenticate, ch
 from reelforge.api.errors import ApiError
 from reelforge.store.db import create_db_engine, migrate
 from reelforge.store.keys import ApiKey, KeyStore
-from tests.support.apps import FakeMonotonic
+from tests.support.clock import FakeMonotonic
 
 MALFORMED = [
     "",

@@ -11,7 +11,6 @@ purpose) use ``live_server`` instead.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -26,32 +25,14 @@ from starlette.testclient import TestClient
 from reelforge.api.app import create_app
 from reelforge.api.auth import KeyVerifier
 from reelforge.api.context import ApiContext
-from reelforge.core.config import Settings
 from reelforge.core.runtime import Runtime
 from reelforge.domain.jobs import Status
 from reelforge.net.fetch import ImageFetcher
-from reelforge.store.keys import KeyStore
+from tests.support.clock import FakeMonotonic
 from tests.support.image_cases import ImageServer
-from tests.support.live import api_settings
+from tests.support.live import ServedApp, api_settings, tenants
 
 BASE_URL = "http://testserver"
-
-
-class FakeMonotonic:
-    """Callable like ``time.monotonic``; time stands still until ``advance`` moves it."""
-
-    def __init__(self, start: float = 1000.0) -> None:
-        self._now = start
-        self._lock = threading.Lock()
-
-    def __call__(self) -> float:
-        with self._lock:
-            return self._now
-
-    def advance(self, seconds: float) -> float:
-        with self._lock:
-            self._now += seconds
-            return self._now
 
 
 class AppClient(TestClient):
@@ -78,17 +59,10 @@ class AppClient(TestClient):
         self.close()
 
 
-@dataclass
-class InProcessApp:
+@dataclass(kw_only=True)
+class InProcessApp(ServedApp):
     app: FastAPI
     host: TestClient
-    settings: Settings
-    runtime: Runtime
-    token: str
-    other_token: str
-    key_id: str
-    images: ImageServer
-    keys: KeyStore
     base_url: str = BASE_URL
 
     @property
@@ -104,13 +78,6 @@ class InProcessApp:
     def anonymous(self, headers: dict[str, str] | None = None) -> httpx2.Client:
         """A client that sends only ``headers``: no key unless they hold one."""
         return AppClient(self.host, headers or {})
-
-    def job_count(self) -> int:
-        return sum(self.runtime.store.count_by_status().values())
-
-    def blob_count(self) -> int:
-        root = self.settings.resolved_media_dir  # the root of the runtime's LocalBlobStore
-        return sum(1 for p in root.rglob("*") if p.is_file()) if root.exists() else 0
 
     @contextmanager
     def auth_clock(self) -> Iterator[FakeMonotonic]:
@@ -140,25 +107,13 @@ def running_app(
     settings = api_settings(data_dir, **overrides)
     runtime = Runtime.open(settings)
     try:
-        keys = runtime.keys
-        first, second = keys.create("tests"), keys.create("other tenant")
         with ImageServer() as images, ExitStack() as owned:
             if fetcher is None:
                 fetcher = ImageFetcher(allow_hosts=frozenset({images.authority}))
                 owned.callback(fetcher.close)
             app = create_app(settings, runtime, image_fetcher=fetcher)
             with TestClient(app, base_url=BASE_URL) as host:
-                harness = InProcessApp(
-                    app,
-                    host,
-                    settings,
-                    runtime,
-                    first.token,
-                    second.token,
-                    first.key.id,
-                    images,
-                    keys,
-                )
+                harness = InProcessApp(app=app, host=host, **tenants(settings, runtime, images))
                 try:
                     yield harness
                 finally:

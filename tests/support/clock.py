@@ -1,4 +1,5 @@
-"""A clock tests move by hand, for the stores and the Runtime (``Runtime.open(clock=...)``)."""
+"""Clocks tests move by hand: ``FakeClock`` for the stores and the Runtime
+(``Runtime.open(clock=...)``), ``FakeMonotonic`` for caches timed with ``time.monotonic``."""
 
 from __future__ import annotations
 
@@ -21,3 +22,19 @@ class FakeClock:
         with self._lock:
             self._now += timedelta(seconds=seconds)
             return self._now
+
+
+class FakeMonotonic:
+    """Callable like ``time.monotonic``: the seconds a ``FakeClock`` has been advanced."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self._clock = FakeClock()
+        self._epoch = self._clock()
+        self._start = start
+
+    def __call__(self) -> float:
+        return self._start + (self._clock() - self._epoch).total_seconds()
+
+    def advance(self, seconds: float) -> float:
+        self._clock.advance(seconds)
+        return self()

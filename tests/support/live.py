@@ -31,9 +31,12 @@ from tests.support.settings import fast_settings
 from tests.support.wait import wait_for
 
 
-@dataclass
-class LiveServer:
-    base_url: str
+@dataclass(kw_only=True)
+class ServedApp:
+    """What API tests see of a running app, live (``LiveServer``) or in-process
+    (``tests.support.apps.InProcessApp``): settings, runtime, two tenants' keys, the image
+    server, and counts of what is stored."""
+
     settings: Settings
     runtime: Runtime
     token: str
@@ -41,11 +44,6 @@ class LiveServer:
     key_id: str
     images: ImageServer
     keys: KeyStore
-    app: Any = None
-
-    def client(self, token: str | None = None) -> httpx.Client:
-        headers = {"Authorization": f"Bearer {token or self.token}"}
-        return httpx.Client(base_url=self.base_url, headers=headers, timeout=30)
 
     def job_count(self) -> int:
         return sum(self.runtime.store.count_by_status().values())
@@ -53,6 +51,16 @@ class LiveServer:
     def blob_count(self) -> int:
         root = self.settings.resolved_media_dir  # the root of the runtime's LocalBlobStore
         return sum(1 for p in root.rglob("*") if p.is_file()) if root.exists() else 0
+
+
+@dataclass(kw_only=True)
+class LiveServer(ServedApp):
+    base_url: str
+    app: Any = None
+
+    def client(self, token: str | None = None) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {token or self.token}"}
+        return httpx.Client(base_url=self.base_url, headers=headers, timeout=30)
 
 
 def api_settings(data_dir: Path, **overrides: Any) -> Settings:
@@ -89,28 +97,34 @@ def start_server(
     return server, thread, f"http://127.0.0.1:{port}", app
 
 
+def tenants(settings: Settings, runtime: Runtime, images: ImageServer) -> dict[str, Any]:
+    """The ``ServedApp`` fields of an app, with two new API keys (two tenants)."""
+    first, second = runtime.keys.create("tests"), runtime.keys.create("other tenant")
+    return {
+        "settings": settings,
+        "runtime": runtime,
+        "token": first.token,
+        "other_token": second.token,
+        "key_id": first.key.id,
+        "images": images,
+        "keys": runtime.keys,
+    }
+
+
 @contextmanager
 def running_server(
     data_dir: Path, fetcher: ImageFetcher | None = None, **overrides: Any
 ) -> Iterator[LiveServer]:
     settings = api_settings(data_dir, **overrides)
     runtime = Runtime.open(settings)
-    keys = runtime.keys
-    first, second = keys.create("tests"), keys.create("other tenant")
     images = ImageServer().__enter__()
     fetcher = fetcher or ImageFetcher(allow_hosts=frozenset({images.authority}))
     server, thread, base_url, app = start_server(settings, runtime, fetcher)
     try:
         yield LiveServer(
-            base_url,
-            settings,
-            runtime,
-            first.token,
-            second.token,
-            first.key.id,
-            images,
-            keys,
-            app,
+            base_url=base_url,
+            app=app,
+            **tenants(settings, runtime, images),
         )
     finally:
         server.should_exit = True
