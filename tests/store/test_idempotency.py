@@ -15,37 +15,22 @@ from reelforge.store.idempotency import (
 from tests.support.clock import FakeClock
 
 
-def complete(engine: sa.Engine, store: IdempotencyStore, claim: Claim, body: str) -> bool:
+def complete(
+    engine: sa.Engine, store: IdempotencyStore, ident: IdempotencyKey, claim: Claim, body: str
+) -> bool:
     """Complete ``claim`` (a PROCEED claim of ``ident``) with ``body``, as enqueue does."""
-    ident, token = claim_key(claim), claim.token
-    assert token is not None
+    assert claim.token is not None
     with engine.connect().execution_options(**WRITE) as conn, conn.begin():
-        return store.complete(conn, ident, token, StoredResponse(200, body, "job-1"))
-
-
-_CLAIMED: dict[str, IdempotencyKey] = {}
-
-
-def claim(store: IdempotencyStore, ident: IdempotencyKey) -> Claim:
-    """Claim ``ident`` and remember which key the claim's token belongs to."""
-    result = store.claim(ident)
-    if result.token is not None:
-        _CLAIMED[result.token] = ident
-    return result
-
-
-def claim_key(result: Claim) -> IdempotencyKey:
-    assert result.token is not None
-    return _CLAIMED[result.token]
+        return store.complete(conn, ident, claim.token, StoredResponse(200, body, "job-1"))
 
 
 def test_claim_then_replay_then_mismatch(engine: sa.Engine) -> None:
     store = IdempotencyStore(engine, ttl_seconds=86400)
     ident = IdempotencyKey("owner", "key:a", "f1")
-    first = claim(store, ident)
+    first = store.claim(ident)
     assert first.result is ClaimResult.PROCEED and first.token is not None
     assert store.claim(ident).result is ClaimResult.IN_FLIGHT
-    assert complete(engine, store, first, '{"id": 1}')
+    assert complete(engine, store, ident, first, '{"id": 1}')
     replay = store.claim(ident)
     assert replay.result is ClaimResult.REPLAY and replay.stored is not None
     assert replay.stored.body == '{"id": 1}'
@@ -69,15 +54,15 @@ def test_a_late_release_leaves_the_request_that_took_over_alone(
 ) -> None:
     store = IdempotencyStore(engine, ttl_seconds=86400, lock_seconds=60, clock=clock)
     ident = IdempotencyKey("owner", "key:r", "f1")
-    stale = claim(store, ident)
+    stale = store.claim(ident)
     clock.advance(61)  # the first request stalled past its lock; a retry takes the key over
-    current = claim(store, ident)
+    current = store.claim(ident)
     assert current.result is ClaimResult.PROCEED and current.token != stale.token
     assert stale.token is not None
     store.release(ident, stale.token)  # the stalled request fails and lets go: of nothing
     assert store.claim(ident).result is ClaimResult.IN_FLIGHT
-    assert not complete(engine, store, stale, "stale")
-    assert complete(engine, store, current, "current")
+    assert not complete(engine, store, ident, stale, "stale")
+    assert complete(engine, store, ident, current, "current")
     replay = store.claim(ident)
     assert replay.stored is not None and replay.stored.body == "current"
 
@@ -97,13 +82,13 @@ def test_stale_lock_is_taken_over_and_the_loser_cannot_complete(
 ) -> None:
     store = IdempotencyStore(engine, ttl_seconds=86400, lock_seconds=60, clock=clock)
     first = IdempotencyKey("owner", "key:c", "f1")
-    loser = claim(store, first)
+    loser = store.claim(first)
     assert loser.result is ClaimResult.PROCEED
     clock.advance(61)  # the first request's process "died"; its lock expired
-    winner = claim(store, first)
+    winner = store.claim(first)
     assert winner.result is ClaimResult.PROCEED  # a retry takes over
-    assert complete(engine, store, winner, "winner")
-    assert not complete(engine, store, loser, "late loser")  # not its claim any more: fenced
+    assert complete(engine, store, first, winner, "winner")
+    assert not complete(engine, store, first, loser, "late loser")  # not its claim any more: fenced
     stored = store.claim(first).stored
     assert stored is not None and stored.body == "winner"
 
@@ -111,9 +96,9 @@ def test_stale_lock_is_taken_over_and_the_loser_cannot_complete(
 def test_sdk_fingerprint_keys_take_over_on_a_fresh_call(engine: sa.Engine) -> None:
     store = IdempotencyStore(engine, ttl_seconds=86400)
     fresh = IdempotencyKey("owner", "sdk:f", "f", takeover=True)
-    first = claim(store, fresh)
+    first = store.claim(fresh)
     assert first.result is ClaimResult.PROCEED
-    assert complete(engine, store, first, "first")
+    assert complete(engine, store, fresh, first, "first")
     retry = IdempotencyKey("owner", "sdk:f", "f")
     assert store.claim(retry).result is ClaimResult.REPLAY
     assert store.claim(fresh).result is ClaimResult.PROCEED  # a new call makes a new video
@@ -124,7 +109,7 @@ def test_purge_drops_only_expired_records(engine: sa.Engine, clock: FakeClock) -
     old, new = IdempotencyKey("owner", "key:old", "f1"), IdempotencyKey("owner", "key:new", "f1")
     store.claim(old)
     clock.advance(1800)
-    assert complete(engine, store, claim(store, new), "kept")
+    assert complete(engine, store, new, store.claim(new), "kept")
     assert store.purge_expired() == 0
     clock.advance(1800)
     assert store.purge_expired() == 1
@@ -134,6 +119,6 @@ def test_purge_drops_only_expired_records(engine: sa.Engine, clock: FakeClock) -
 def test_an_expired_record_is_claimed_afresh(engine: sa.Engine, clock: FakeClock) -> None:
     store = IdempotencyStore(engine, ttl_seconds=3600, clock=clock)
     ident = IdempotencyKey("owner", "key:e", "f1")
-    assert complete(engine, store, claim(store, ident), "old")
+    assert complete(engine, store, ident, store.claim(ident), "old")
     clock.advance(3600)
     assert store.claim(IdempotencyKey("owner", "key:e", "f2")).result is ClaimResult.PROCEED

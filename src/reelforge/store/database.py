@@ -85,15 +85,6 @@ class Database:
             database._listener.start()
         return database
 
-    @property
-    def dialect(self) -> str:
-        """``sqlite`` or ``postgresql``."""
-        return self._engine.dialect.name
-
-    @property
-    def clock(self) -> Clock:
-        return self.jobs.clock
-
     def enqueue(
         self,
         spec: GenerationSpec,
