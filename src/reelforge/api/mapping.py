@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 
 from reelforge.api.schemas.openai import Video, VideoError
 from reelforge.api.schemas.seed import SeedTaskResponse, TaskError, TaskInfo
+from reelforge.domain.events import video_id
 from reelforge.domain.jobs import Job, Status
 
-VIDEO_PREFIX = "video_"
 _VIDEO_ID = re.compile(r"video_([0-9a-f]{32})")
 
 _OPENAI_STATUS = {
@@ -39,7 +39,7 @@ _SEED_ERROR_CODES = {
 
 
 def to_video_id(job_id: str) -> str:
-    return VIDEO_PREFIX + uuid.UUID(job_id).hex
+    return video_id(job_id)
 
 
 def job_id_from_video_id(video_id: str) -> str | None:

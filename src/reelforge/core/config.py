@@ -64,6 +64,11 @@ class Settings(BaseSettings):
     heartbeat_seconds: float = Field(
         default=5.0, gt=0, description="How often a worker renews leases and reads cancel flags."
     )
+    progress_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description="How often a worker records a running job's progress (when it changed).",
+    )
     poll_seconds: float = Field(
         default=2.0, gt=0, description="Idle workers look for work at least this often."
     )

@@ -4,6 +4,7 @@ ReelForgeError
 ├── ConfigError            bad configuration found at start; one line says what to fix
 ├── SpecError              a generation request is invalid (client's mistake)
 ├── JobNotFound            no job with that id (for that owner)
+├── JobFinished            the job already completed or failed: it cannot be cancelled
 ├── KeyNotFound            no API key with that id
 ├── PolicyRefused          the content policy refused a prompt or image (``category`` says why)
 ├── IdempotencyConflict    an Idempotency-Key is in use (409) or was used with another body (422)
@@ -36,6 +37,14 @@ class SpecError(ReelForgeError, ValueError):
 
 class JobNotFound(ReelForgeError, LookupError):
     """No job with that id is visible to the caller."""
+
+
+class JobFinished(ReelForgeError):
+    """The job reached a final state other than cancelled; ``status`` says which."""
+
+    def __init__(self, message: str, status: str) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class KeyNotFound(ReelForgeError, LookupError):

@@ -57,6 +57,8 @@ class Job:
     lease_token: str | None
     lease_expires_at: datetime | None
     remixed_from: str | None = None
+    stage: str | None = None
+    """What a running job is doing: ``generating``, ``encoding`` or ``storing``."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,10 +1,10 @@
 """Database: the open database and its one unit of work.
 
 Everything that reads or writes rows goes through the repositories held here (``jobs``,
-``queue``, ``keys``, ``idempotency``); no module outside ``reelforge.store`` sees the
-SQLAlchemy engine. ``enqueue`` is the only way a job enters the queue: the job row and its
-idempotency record (and, later, its outbox rows) commit in one transaction, then the workers
-are woken once.
+``queue``, ``events``, ``keys``, ``idempotency``); no module outside ``reelforge.store`` sees the
+SQLAlchemy engine. ``enqueue`` is the only way a job enters the queue: the job row, its
+idempotency record and its ``video.queued`` event (the outbox) commit in one transaction, then
+the workers are woken once.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from reelforge.domain.errors import IdempotencyConflict
 from reelforge.domain.jobs import Job
 from reelforge.domain.specs import GenerationSpec
 from reelforge.store.db import WRITE, check_connection, create_db_engine, migrate
+from reelforge.store.events import EventLog
 from reelforge.store.idempotency import IdempotencyKey, IdempotencyStore, StoredResponse
 from reelforge.store.jobs import Clock, JobStore
 from reelforge.store.keys import KeyStore
@@ -56,7 +57,8 @@ class Database:
     ) -> None:
         self._engine = engine
         self.signals = signals or Signals()
-        self.jobs = JobStore(engine, self.signals, clock)
+        self.events = EventLog(engine, clock)
+        self.jobs = JobStore(engine, self.signals, self.events, clock)
         self.queue = WorkQueue(engine, self.jobs)
         self.keys = KeyStore(engine, clock)
         self.idempotency = IdempotencyStore(engine, idempotency_ttl_seconds, clock=clock)
@@ -94,10 +96,12 @@ class Database:
         remixed_from: str | None = None,
         retention: timedelta | None = None,
         idempotency: IdempotentReply | None = None,
+        webhook_url: str | None = None,
     ) -> Job:
-        """Queue a job, kept ``retention`` after its creation (None: until deleted); with
-        ``idempotency``, store its rendered response under the claimed key in the same
-        transaction (``IdempotencyConflict`` when another request took the key)."""
+        """Queue a job, kept ``retention`` after its creation (None: until deleted), with its
+        ``video.queued`` event; with ``idempotency``, store its rendered response under the
+        claimed key in the same transaction (``IdempotencyConflict`` when another request took
+        the key). ``webhook_url`` (already checked) also receives the job's terminal events."""
         with self._engine.connect().execution_options(**WRITE) as conn, conn.begin():
             job = self.jobs.insert_queued(
                 conn,
@@ -106,10 +110,12 @@ class Database:
                 job_id=job_id or str(uuid.uuid4()),
                 remixed_from=remixed_from,
                 retention=retention,
+                webhook_url=webhook_url,
             )
             if idempotency is not None:
                 self._complete(conn, idempotency, job)
         self.signals.job_enqueued()
+        self.signals.events_recorded()
         return job
 
     def _complete(self, conn: sa.Connection, reply: IdempotentReply, job: Job) -> None:

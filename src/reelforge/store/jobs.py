@@ -11,17 +11,21 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import sqlalchemy as sa
 
-from reelforge.domain.errors import JobNotFound
+from reelforge.domain.errors import JobFinished, JobNotFound
+from reelforge.domain.events import EventType
 from reelforge.domain.jobs import Job, JobOutputs, Status
 from reelforge.domain.specs import GenerationSpec
 from reelforge.store.db import WRITE
 from reelforge.store.signals import Signals
 from reelforge.store.tables import job_attempts, jobs
 from reelforge.store.types import utcnow
+
+if TYPE_CHECKING:
+    from reelforge.store.events import EventLog
 
 Clock = Callable[[], datetime]
 _ACTIVE = (Status.QUEUED.value, Status.RUNNING.value)
@@ -38,9 +42,12 @@ class Attempt:
 
 
 class JobStore:
-    def __init__(self, engine: sa.Engine, signals: Signals, clock: Clock = utcnow) -> None:
+    def __init__(
+        self, engine: sa.Engine, signals: Signals, events: EventLog, clock: Clock = utcnow
+    ) -> None:
         self._engine = engine
         self.signals = signals
+        self.events = events
         self.clock = clock
         self._postgres = engine.dialect.name == "postgresql"
 
@@ -55,8 +62,10 @@ class JobStore:
         job_id: str,
         remixed_from: str | None,
         retention: timedelta | None,
+        webhook_url: str | None = None,
     ) -> Job:
-        """Insert a queued job inside the caller's transaction (``Database.enqueue``'s)."""
+        """Insert a queued job and its ``video.queued`` event inside the caller's transaction
+        (``Database.enqueue``'s)."""
         now = self.clock()
         expires_at = now + retention if retention is not None else None
         values: dict[str, Any] = {
@@ -77,8 +86,10 @@ class JobStore:
             "created_at": now,
             "updated_at": now,
             "expires_at": expires_at,
+            "webhook_url": webhook_url,
         }
         conn.execute(jobs.insert().values(**values))
+        self.events.record(conn, job_id, EventType.QUEUED)
         if self._postgres:
             # Delivered at commit: wakes idle workers in other processes at once.
             conn.execute(sa.text("SELECT pg_notify('reelforge_jobs', '')"))
@@ -165,35 +176,48 @@ class JobStore:
     # -- owner actions -----------------------------------------------------------------------
 
     def request_cancel(self, job_id: str, owner: str | None = None) -> Job:
-        """Queued: cancelled at once. Running: flagged; the worker stops within one step."""
+        """Queued: cancelled at once. Running: flagged; the worker stops within one step.
+        Cancelled already: unchanged. Completed or failed: ``JobFinished``."""
         now = self.clock()
         with self._engine.connect().execution_options(**WRITE) as conn, conn.begin():
             job = self.get_job(job_id, owner, connection=conn)
+            if job.status in (Status.COMPLETED, Status.FAILED):
+                raise JobFinished(
+                    f"the job already {job.status.value}; only a queued or running job can be "
+                    "cancelled",
+                    job.status.value,
+                )
             if job.status is Status.QUEUED:
-                conn.execute(
-                    jobs.update()
-                    .where(jobs.c.id == job_id, jobs.c.status == Status.QUEUED.value)
-                    .values(
-                        status=Status.CANCELLED.value,
-                        cancel_requested=True,
-                        completed_at=now,
-                        updated_at=now,
-                        error_code="cancelled",
-                        error_message="cancelled by request",
-                    )
-                )
+                self._cancel_queued(conn, job_id, now)
             elif job.status is Status.RUNNING:
-                conn.execute(
-                    jobs.update()
-                    .where(jobs.c.id == job_id, jobs.c.status == Status.RUNNING.value)
-                    .values(cancel_requested=True, updated_at=now)
-                )
-                if self._postgres:
-                    conn.execute(
-                        sa.text("SELECT pg_notify('reelforge_cancel', :id)"), {"id": job_id}
-                    )
+                self._flag_cancel(conn, job_id, now)
         self.signals.cancel_requested(job_id)
+        self.signals.events_recorded()
         return self.get_job(job_id)
+
+    def _cancel_queued(self, conn: sa.Connection, job_id: str, now: datetime) -> None:
+        conn.execute(
+            jobs.update()
+            .where(jobs.c.id == job_id, jobs.c.status == Status.QUEUED.value)
+            .values(
+                status=Status.CANCELLED.value,
+                cancel_requested=True,
+                completed_at=now,
+                updated_at=now,
+                error_code="cancelled",
+                error_message="cancelled by request",
+            )
+        )
+        self.events.record(conn, job_id, EventType.CANCELLED)
+
+    def _flag_cancel(self, conn: sa.Connection, job_id: str, now: datetime) -> None:
+        conn.execute(
+            jobs.update()
+            .where(jobs.c.id == job_id, jobs.c.status == Status.RUNNING.value)
+            .values(cancel_requested=True, updated_at=now)
+        )
+        if self._postgres:
+            conn.execute(sa.text("SELECT pg_notify('reelforge_cancel', :id)"), {"id": job_id})
 
     def is_cancel_requested(self, job_id: str) -> bool:
         query = sa.select(jobs.c.cancel_requested).where(jobs.c.id == job_id)
@@ -259,4 +283,5 @@ def row_to_job(row: Mapping[str, Any] | sa.RowMapping) -> Job:
         lease_token=row["lease_token"],
         lease_expires_at=row["lease_expires_at"],
         remixed_from=row["remixed_from"],
+        stage=row["stage"],
     )

@@ -1,7 +1,8 @@
 """PostgreSQL LISTEN/NOTIFY bridged into in-process ``Signals``.
 
 Another process's enqueue (``reelforge_jobs``) wakes this process's idle workers at once, and
-another process's cancel (``reelforge_cancel``, payload = job id) reaches the running job.
+another process's cancel (``reelforge_cancel``, payload = job id) reaches the running job,
+and another process's job events (``reelforge_events``) wake event streams and dispatchers.
 If the connection drops, the listener reconnects; workers still poll meanwhile.
 """
 
@@ -16,7 +17,7 @@ import sqlalchemy as sa
 from reelforge.store.signals import Signals
 
 log = logging.getLogger(__name__)
-CHANNELS = ("reelforge_jobs", "reelforge_cancel")
+CHANNELS = ("reelforge_jobs", "reelforge_cancel", "reelforge_events")
 
 
 class PgListener:
@@ -56,3 +57,5 @@ class PgListener:
             self._signals.job_enqueued()
         elif channel == "reelforge_cancel" and payload:
             self._signals.cancel_requested(payload)
+        elif channel == "reelforge_events":
+            self._signals.events_recorded()

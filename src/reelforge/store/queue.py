@@ -7,6 +7,7 @@ SQLite takes the write lock with ``BEGIN IMMEDIATE`` for the few microseconds th
 
 from __future__ import annotations
 
+import math
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -14,6 +15,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from reelforge.domain.errors import LeaseLost
+from reelforge.domain.events import PROGRESS_STEP, TERMINAL_EVENTS, EventType
 from reelforge.domain.jobs import Job, JobOutputs, Lease, Status
 from reelforge.store.db import WRITE
 from reelforge.store.jobs import JobStore
@@ -63,6 +65,7 @@ class WorkQueue:
                     started_at=now,
                     updated_at=now,
                     progress=0.0,
+                    stage=None,
                 )
                 .returning(jobs.c.id, jobs.c.attempts)
             ).first()
@@ -78,6 +81,8 @@ class WorkQueue:
                     started_at=now,
                 )
             )
+            self.store.events.record(conn, job_id, EventType.STARTED)
+        self.store.signals.events_recorded()
         return Lease(job_id, lease.token, worker, lease.expires_at, attempt)
 
     def _oldest_queued(self) -> sa.Select[str]:
@@ -93,24 +98,40 @@ class WorkQueue:
 
     # -- while running -------------------------------------------------------------------------
 
-    def heartbeat(self, lease: Lease, progress: float, lease_seconds: float) -> bool:
+    def heartbeat(
+        self, lease: Lease, progress: float, lease_seconds: float, stage: str | None = None
+    ) -> bool:
         """Extend the lease and record progress; returns whether cancel was requested.
 
         Raises ``LeaseLost`` when the lease is no longer ours.
         """
         now = self._now()
+        extended = now + timedelta(seconds=lease_seconds)
+        return self._write_progress(lease, progress, stage, lease_expires_at=extended)
+
+    def record_progress(self, lease: Lease, progress: float, stage: str | None = None) -> bool:
+        """Record progress (between heartbeats, so displays move at least once a second);
+        returns whether cancel was requested. Raises ``LeaseLost`` like ``heartbeat``."""
+        return self._write_progress(lease, progress, stage)
+
+    def _write_progress(
+        self, lease: Lease, progress: float, stage: str | None, **values: object
+    ) -> bool:
+        progress = max(0.0, min(progress, 1.0))
         with self._write() as conn, conn.begin():
+            before = conn.execute(
+                sa.select(jobs.c.progress, jobs.c.cancel_requested).where(jobs.c.id == lease.job_id)
+            ).first()
             self._fenced(
-                lease,
-                conn,
-                lease_expires_at=now + timedelta(seconds=lease_seconds),
-                progress=max(0.0, min(progress, 1.0)),
-                updated_at=now,
+                lease, conn, progress=progress, stage=stage, updated_at=self._now(), **values
             )
-            flag = conn.execute(
-                sa.select(jobs.c.cancel_requested).where(jobs.c.id == lease.job_id)
-            ).scalar()
-        return bool(flag)
+            assert before is not None  # the fenced update found the row
+            crossed = _progress_steps(progress) > _progress_steps(float(before[0]))
+            if crossed:
+                self.store.events.record(conn, lease.job_id, EventType.PROGRESS)
+        if crossed:
+            self.store.signals.events_recorded()
+        return bool(before[1])
 
     # -- finishing -----------------------------------------------------------------------------
 
@@ -120,6 +141,7 @@ class WorkQueue:
             Status.COMPLETED,
             "completed",
             progress=1.0,
+            stage=None,
             video_key=outputs.video,
             thumbnail_key=outputs.thumbnail,
             spritesheet_key=outputs.spritesheet,
@@ -153,7 +175,10 @@ class WorkQueue:
                 **values,
             )
             self._end_attempt(conn, lease, outcome, now)
-            return self.store.get_job(lease.job_id, connection=conn)
+            self.store.events.record(conn, lease.job_id, TERMINAL_EVENTS[status])
+            job = self.store.get_job(lease.job_id, connection=conn)
+        self.store.signals.events_recorded()
+        return job
 
     def release(self, lease: Lease) -> None:
         """Give a running job back to the queue (graceful shutdown); the attempt is not counted."""
@@ -169,10 +194,13 @@ class WorkQueue:
                 lease_expires_at=None,
                 started_at=None,
                 progress=0.0,
+                stage=None,
                 updated_at=now,
             )
             self._end_attempt(conn, lease, "released", now)
+            self.store.events.record(conn, lease.job_id, EventType.QUEUED)
         self.store.signals.job_enqueued()
+        self.store.signals.events_recorded()
 
     def _fenced(self, lease: Lease, conn: sa.Connection, **values: object) -> None:
         result = conn.execute(
@@ -210,9 +238,12 @@ class WorkQueue:
             for job_id, attempts, token, cancel_requested in stale:
                 gone = Lease(job_id, token, "", now, attempts)
                 self._end_attempt(conn, gone, "lost", now)
-                self._settle_lost(conn, gone, bool(cancel_requested), max_attempts, result)
+                event = self._settle_lost(conn, gone, bool(cancel_requested), max_attempts, result)
+                self.store.events.record(conn, job_id, event)
         if result.requeued:
             self.store.signals.job_enqueued()
+        if stale:
+            self.store.signals.events_recorded()
         return result
 
     def _settle_lost(
@@ -222,11 +253,14 @@ class WorkQueue:
         cancel_requested: bool,
         max_attempts: int,
         result: SweepResult,
-    ) -> None:
-        """A lost attempt's job: cancelled if asked, failed when out of attempts, else queued."""
+    ) -> EventType:
+        """A lost attempt's job: cancelled if asked, failed when out of attempts, else queued;
+        returns the event that announces it."""
         now, attempts = gone.expires_at, gone.attempt
+        event = EventType.QUEUED
         if cancel_requested:
             values = _terminal(Status.CANCELLED, now, "cancelled", "cancelled by request")
+            event = EventType.CANCELLED
         elif attempts >= max_attempts:
             values = _terminal(
                 Status.FAILED,
@@ -237,6 +271,7 @@ class WorkQueue:
                 "out-of-memory kills",
             )
             result.failed.append(gone.job_id)
+            event = EventType.FAILED
         else:
             values = {
                 "status": Status.QUEUED.value,
@@ -244,10 +279,18 @@ class WorkQueue:
                 "lease_token": None,
                 "lease_expires_at": None,
                 "progress": 0.0,
+                "stage": None,
                 "updated_at": now,
             }
             result.requeued.append(gone.job_id)
         self._fenced(gone, conn, **values)
+        return event
+
+
+def _progress_steps(progress: float) -> int:
+    """How many ``PROGRESS_STEP`` marks ``progress`` has passed (a small epsilon absorbs
+    float error: 0.3 is three steps, not two)."""
+    return math.floor(progress / PROGRESS_STEP + 1e-9)
 
 
 def _terminal(status: Status, now: datetime, code: str, message: str) -> dict[str, object]:
@@ -258,6 +301,7 @@ def _terminal(status: Status, now: datetime, code: str, message: str) -> dict[st
         "lease_owner": None,
         "lease_token": None,
         "lease_expires_at": None,
+        "stage": None,
         "error_code": code,
         "error_message": message,
     }

@@ -1,4 +1,5 @@
-"""In-process wake-ups: enqueue wakes idle workers, cancel reaches the running job at once.
+"""In-process wake-ups: enqueue wakes idle workers, cancel reaches the running job at once,
+recorded job events wake event streams and webhook dispatchers.
 
 The database stays the source of truth; these only shorten waits. Across processes the same
 events travel as PostgreSQL NOTIFY (see ``pg_listener``); polling is the safety net.
@@ -16,6 +17,8 @@ class Signals:
     def __init__(self) -> None:
         self._work = threading.Condition()
         self._generation = 0
+        self._events = threading.Condition()
+        self._events_generation = 0
         self._cancel_listeners: list[CancelListener] = []
         self._lock = threading.Lock()
 
@@ -33,6 +36,21 @@ class Signals:
         """Block until a ``job_enqueued`` after ``mark`` or ``timeout``; True when woken."""
         with self._work:
             return self._work.wait_for(lambda: self._generation != mark, timeout)
+
+    def events_recorded(self) -> None:
+        """Job events were committed (here, or in another process: relayed by NOTIFY)."""
+        with self._events:
+            self._events_generation += 1
+            self._events.notify_all()
+
+    def events_mark(self) -> int:
+        with self._events:
+            return self._events_generation
+
+    def wait_for_events(self, mark: int, timeout: float) -> bool:
+        """Block until an ``events_recorded`` after ``mark`` or ``timeout``; True when woken."""
+        with self._events:
+            return self._events.wait_for(lambda: self._events_generation != mark, timeout)
 
     def on_cancel(self, listener: CancelListener) -> None:
         with self._lock:

@@ -29,6 +29,7 @@ class RunControl:
         self.lease = lease
         self._poll_cancel = poll_cancel
         self._progress = 0.0
+        self._stage = "generating"
         self._cancelled = threading.Event()
         self._lost = threading.Event()
         self._released = threading.Event()
@@ -44,11 +45,19 @@ class RunControl:
         return self._progress
 
     @property
+    def stage(self) -> str:
+        return self._stage
+
+    @property
     def released(self) -> bool:
         return self._released.is_set()
 
     def set_progress(self, fraction: float) -> None:
         self._progress = max(self._progress, min(fraction, 1.0))
+
+    def set_stage(self, stage: str) -> None:
+        """``generating`` (the engine), ``encoding`` (media), ``storing`` (blobs)."""
+        self._stage = stage
 
     def cancel(self) -> None:
         self._cancelled.set()

@@ -86,9 +86,11 @@ class JobExecutor:
         output = self.engine.generate(request, control)
         workdir = Path(tempfile.mkdtemp(prefix=f"job-{job.id}-", dir=self._tmp_root()))
         try:
+            control.set_stage("encoding")
             encode = replace(ENCODE, preset=self.runtime.settings.encode_preset)
             files = render_media(output, job.spec, workdir, settings=encode)
             control.check()
+            control.set_stage("storing")
             control.set_progress(0.97)
             keys = layout.attempt_outputs(lease.job_id, lease.token)
             blobs = self.runtime.blobs

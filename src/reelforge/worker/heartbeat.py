@@ -1,4 +1,9 @@
-"""One thread renews the leases of every job this worker runs and relays cancel flags."""
+"""One thread renews the leases of every job this worker runs and relays cancel flags; another
+records their progress at least once a second, so bars and event streams move smoothly.
+
+Progress is coalesced: the engine sets it in memory at every step (cheap), and the progress
+thread writes it only when it changed, one short fenced UPDATE per running job per interval.
+"""
 
 from __future__ import annotations
 
@@ -15,17 +20,27 @@ log = logging.getLogger(__name__)
 
 
 class Heartbeat:
-    def __init__(self, queue: WorkQueue, interval: float, lease_seconds: float) -> None:
+    def __init__(
+        self,
+        queue: WorkQueue,
+        interval: float,
+        lease_seconds: float,
+        progress_interval: float = 1.0,
+    ) -> None:
         self._queue = queue
         self._lease_seconds = lease_seconds
         self._runs: dict[str, RunControl] = {}
+        self._written: dict[str, tuple[float, str]] = {}
         self._lock = threading.Lock()
         self._thread = PeriodicThread("heartbeat", interval, self.beat_all)
+        self._progress = PeriodicThread("progress", progress_interval, self.flush_progress)
 
     def start(self) -> None:
         self._thread.start()
+        self._progress.start()
 
     def stop(self) -> None:
+        self._progress.stop()
         self._thread.stop()
 
     def track(self, run: RunControl) -> None:
@@ -35,6 +50,7 @@ class Heartbeat:
     def untrack(self, run: RunControl) -> None:
         with self._lock:
             self._runs.pop(run.job_id, None)
+            self._written.pop(run.job_id, None)
 
     def get(self, job_id: str) -> RunControl | None:
         with self._lock:
@@ -48,10 +64,29 @@ class Heartbeat:
         for run in self.runs():
             self._beat(run)
 
+    def flush_progress(self) -> None:
+        """Write the progress of each run whose progress or stage changed since last written."""
+        for run in self.runs():
+            with self._lock:
+                unchanged = self._written.get(run.job_id) == (run.progress, run.stage)
+            if not unchanged:
+                self._write(run, renew=False)
+
     def _beat(self, run: RunControl) -> None:
+        self._write(run, renew=True)
+
+    def _write(self, run: RunControl, *, renew: bool) -> None:
+        progress, stage = run.progress, run.stage
         try:
-            if self._queue.heartbeat(run.lease, run.progress, self._lease_seconds):
+            if renew:
+                cancel = self._queue.heartbeat(run.lease, progress, self._lease_seconds, stage)
+            else:
+                cancel = self._queue.record_progress(run.lease, progress, stage)
+            if cancel:
                 run.cancel()
+            with self._lock:
+                if run.job_id in self._runs:
+                    self._written[run.job_id] = (progress, stage)
         except LeaseLost:
             log.warning("job %s: lease lost; stopping this attempt", run.job_id)
             run.lose()

@@ -34,7 +34,9 @@ class Worker:
         self.engine = engine or create_engine(settings)
         self.worker_id = settings.worker_id or f"{socket.gethostname()}:{os.getpid()}"
         queue = self.runtime.queue
-        self.heartbeat = Heartbeat(queue, settings.heartbeat_seconds, settings.lease_seconds)
+        self.heartbeat = Heartbeat(
+            queue, settings.heartbeat_seconds, settings.lease_seconds, settings.progress_seconds
+        )
         self.sweeper = Sweeper(queue, settings.sweep_seconds, settings.max_attempts)
         self.executor = JobExecutor(self.runtime, self.engine)
         self.engine_error: str | None = None
