@@ -1,7 +1,8 @@
 """Architecture rules, checked on the source tree with ``ast``.
 
 1. Only ``reelforge.store`` talks to the database: no SQLAlchemy import, no store internals
-   (``store.db``, ``store.tables``, ``store.api_tables``) and no ``_engine`` access elsewhere.
+   (``store.db``, ``store.tables``, ``store.api_tables``,
+   ``store.event_tables``) and no ``_engine`` access elsewhere.
 2. Only ``reelforge.storage.layout`` builds or parses blob keys: no ``jobs/`` or ``inputs/``
    literal, no ``.../video.mp4``-style key part, no ``.split("/")`` and no use of the layout's
    key-part constants anywhere else.
@@ -32,6 +33,7 @@ DATABASE_MODULES = (
     "reelforge.store.db",
     "reelforge.store.tables",
     "reelforge.store.api_tables",
+    "reelforge.store.event_tables",
 )
 KEY_PREFIXES = ("jobs/", "inputs/")
 KEY_FILE_NAMES = ("first_frame.png", "video.mp4", "thumbnail.webp", "spritesheet.jpg")

@@ -1,6 +1,8 @@
 """Retention: a job's media lives until its ``expires_at`` (creation + ``retention_seconds``,
 shown to OpenAI clients); then this sweeper deletes its files and its row, so an expired video
-answers 404 on every surface. Expired idempotency records go in the same pass.
+answers 404 on every surface. Expired idempotency records go in the same pass, and so do job
+events and settled webhook deliveries older than the retention period (an event a delivery
+still waits for is kept).
 
 Each API process runs one sweeper thread and ``reelforge generate`` one pass at start;
 deleting is idempotent, so replicas may overlap.
@@ -11,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from reelforge.core.periodic import PeriodicThread
 from reelforge.core.runtime import Runtime
@@ -42,6 +44,8 @@ class RetentionSweeper:
                     store.delete_job(job.id)
                 removed += 1
         self.runtime.idempotency.purge_expired(now)
+        retention = timedelta(seconds=self.runtime.settings.retention_seconds)
+        self.runtime.database.events.prune(now - retention)
         if removed:
             log.info("retention: deleted %d expired job(s) and their media", removed)
         return removed

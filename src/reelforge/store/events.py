@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Sequence
+from datetime import datetime
 
 import sqlalchemy as sa
 
@@ -23,6 +24,7 @@ from reelforge.domain.events import (
     new_event_id,
     render_payload,
 )
+from reelforge.store.db import WRITE
 from reelforge.store.event_tables import job_events, webhook_deliveries, webhook_endpoints
 from reelforge.store.jobs import Clock, row_to_job
 from reelforge.store.tables import jobs
@@ -133,6 +135,26 @@ class EventLog:
         query = sa.select(sa.func.coalesce(sa.func.max(job_events.c.seq), 0))
         with self._engine.connect() as conn:
             return int(conn.execute(query).scalar_one())
+
+    def prune(self, older_than: datetime) -> int:
+        """Forget what is older than ``older_than``: settled deliveries (with their attempts),
+        then events no pending delivery still needs; returns how many events went."""
+        settled = webhook_deliveries.c.status != "pending"
+        needed = sa.select(webhook_deliveries.c.event_seq).where(
+            webhook_deliveries.c.status == "pending"
+        )
+        with self._engine.connect().execution_options(**WRITE) as conn, conn.begin():
+            conn.execute(
+                webhook_deliveries.delete().where(
+                    settled, webhook_deliveries.c.created_at < older_than
+                )
+            )
+            gone = conn.execute(
+                job_events.delete().where(
+                    job_events.c.created_at < older_than, job_events.c.seq.not_in(needed)
+                )
+            )
+        return int(gone.rowcount)
 
     def _read(self, query: sa.Select[tuple[object, ...]]) -> list[JobEvent]:
         with self._engine.connect() as conn:
