@@ -117,21 +117,26 @@ class WorkQueue:
     def _write_progress(
         self, lease: Lease, progress: float, stage: str | None, **values: object
     ) -> bool:
-        progress = max(0.0, min(progress, 1.0))
         with self._write() as conn, conn.begin():
+            # Locked: the heartbeat and progress threads may write the same job at once, and
+            # each 10% mark must be announced once, by whichever write crosses it first.
             before = conn.execute(
-                sa.select(jobs.c.progress, jobs.c.cancel_requested).where(jobs.c.id == lease.job_id)
+                sa.select(jobs.c.progress, jobs.c.cancel_requested)
+                .where(jobs.c.id == lease.job_id)
+                .with_for_update()
             ).first()
+            previous = float(before[0]) if before is not None else 0.0
+            # Never backwards within an attempt (a heartbeat may carry an older reading).
+            progress = max(previous, min(progress, 1.0))
             self._fenced(
                 lease, conn, progress=progress, stage=stage, updated_at=self._now(), **values
             )
-            assert before is not None  # the fenced update found the row
-            crossed = _progress_steps(progress) > _progress_steps(float(before[0]))
+            crossed = _progress_steps(progress) > _progress_steps(previous)
             if crossed:
                 self.store.events.record(conn, lease.job_id, EventType.PROGRESS)
         if crossed:
             self.store.signals.events_recorded()
-        return bool(before[1])
+        return before is not None and bool(before[1])
 
     # -- finishing -----------------------------------------------------------------------------
 
