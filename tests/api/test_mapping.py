@@ -20,6 +20,7 @@ from reelforge.api.mapping import (
 )
 from reelforge.domain.jobs import Job, JobOutputs, Status
 from reelforge.domain.specs import GenerationSpec
+from reelforge.services.estimates import Estimate
 
 JOB_ID = "123e4567-e89b-12d3-a456-426614174000"
 VIDEO_ID = "video_123e4567e89b12d3a456426614174000"
@@ -188,3 +189,44 @@ def test_failed_task_error_codes(status: Status, error_code: str | None, expecte
     error = to_task(failed).task_info.error
     assert error is not None
     assert (error.code, error.title, error.detail) == (expected, "Task Execution Error", "it broke")
+
+
+# -- ReelForge extensions: queue position, estimates and stage ----------------------------------
+
+EXTENSIONS = ("queue_position", "estimated_start_at", "estimated_completion_at", "stage")
+ESTIMATE = Estimate(3, CREATED + timedelta(seconds=30), CREATED + timedelta(seconds=42))
+
+
+def test_video_carries_the_estimate_as_unix_seconds_and_null_when_unknown() -> None:
+    video = to_video(job(), ESTIMATE)
+    assert video.queue_position == 3
+    assert video.estimated_start_at == int(CREATED.timestamp()) + 30
+    assert video.estimated_completion_at == int(CREATED.timestamp()) + 42
+    plain = to_video(job()).model_dump()
+    # Every key is present on the OpenAI surface, null when there is nothing to say.
+    assert {k: plain[k] for k in EXTENSIONS} == dict.fromkeys(EXTENSIONS)
+
+
+def test_task_carries_the_estimate_as_iso_millis_and_omits_it_when_unknown() -> None:
+    info = to_task(job(), estimate=ESTIMATE).task_info
+    assert info.queue_position == 3
+    assert info.estimated_start_at == "2026-01-02T03:04:35.678Z"
+    assert info.estimated_completion_at == "2026-01-02T03:04:47.678Z"
+    wire = to_task(job()).model_dump(exclude_none=True)["task_info"]
+    assert not set(EXTENSIONS) & set(wire)
+
+
+@pytest.mark.parametrize(
+    ("status", "stage", "expected"),
+    [
+        (Status.RUNNING, "encoding", "encoding"),
+        (Status.RUNNING, None, None),
+        (Status.RUNNING, "something new", None),  # never a value the schema does not list
+        (Status.QUEUED, "storing", None),
+    ],
+)
+def test_stage_is_shown_while_running(
+    status: Status, stage: str | None, expected: str | None
+) -> None:
+    assert to_video(job(status, stage=stage)).stage == expected
+    assert to_task(job(status, stage=stage)).task_info.stage == expected

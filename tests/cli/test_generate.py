@@ -7,6 +7,7 @@ Everything runs in this process (``run_main``); the API answers through a TestCl
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -16,18 +17,22 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 from PIL import Image
+from rich.console import Console
 from starlette.testclient import TestClient
 
 from reelforge.api.app import create_app
+from reelforge.cli.generate import progress_watcher
 from reelforge.core.config import Settings
 from reelforge.core.runtime import Runtime
 from reelforge.domain.errors import JobNotFound, SpecError
-from reelforge.domain.jobs import Job
+from reelforge.domain.jobs import Job, JobOutputs
 from reelforge.domain.specs import GenerationSpec
 from reelforge.media import probe
 from reelforge.net.fetch import ImageFetcher
 from reelforge.services import build_admission
 from reelforge.services.admission import VideoRequest
+from reelforge.services.estimates import QueueEstimator
+from reelforge.services.local_job import JobProgress
 from reelforge.services.metrics import Metrics
 from reelforge.services.retention import RetentionSweeper
 from reelforge.storage import layout
@@ -213,3 +218,60 @@ def test_a_generated_job_expires_after_the_retention_period(generated: Generated
         assert list(runtime.blobs.list_prefix(layout.outputs_prefix(job.id))) == []
     finally:
         runtime.close()
+
+
+# -- the progress display: queued (position N) -> generating -> encoding -> storing -> done ----
+
+
+def descriptions(screen: str) -> list[str]:
+    """The description column of each frame a terminal was sent (controls and bar removed)."""
+    frames = re.split(r"[\r\n]", re.sub(r"\x1b\[[?0-9;]*[A-Za-z]", "", screen))
+    cells = [re.split(r"\s{2,}|━", frame.strip())[0].strip() for frame in frames]
+    return [cell for cell in cells if cell]
+
+
+def test_the_progress_display_shows_each_phase_as_the_job_moves(tmp_path: Path) -> None:
+    """The job moves through the real queue (this test is the worker); each state read back
+    from the database is drawn at once, in order, on a terminal."""
+    clock = FakeClock()
+    runtime = Runtime.open(settings_for(tmp_path / "data"), clock=clock)
+    screen = io.StringIO()
+    watch = progress_watcher(
+        Console(file=screen, force_terminal=True, width=120, color_system=None), now=clock
+    )
+    estimator = QueueEstimator(runtime, clock=clock, cache_seconds=0)
+    try:
+        ahead = runtime.database.enqueue(GenerationSpec.build("ahead", seconds=4, seed=1))
+        clock.advance(1)
+        ours = runtime.database.enqueue(GenerationSpec.build("ours", seconds=4, seed=1))
+
+        def show() -> None:
+            job = runtime.store.get_job(ours.id)
+            watch(JobProgress(job, estimator.estimate(job)))
+
+        show()
+        lease = runtime.queue.claim("the-test", lease_seconds=600)
+        assert lease is not None and lease.job_id == ahead.id
+        clock.advance(10)
+        runtime.queue.complete(lease, JobOutputs("v", "t", "s"), "testcard")
+        show()
+        lease = runtime.queue.claim("the-test", lease_seconds=600)
+        assert lease is not None and lease.job_id == ours.id
+        for progress, stage in [(0.5, "generating"), (0.93, "encoding"), (0.97, "storing")]:
+            clock.advance(5)
+            runtime.queue.record_progress(lease, progress, stage)
+            show()
+        runtime.queue.complete(lease, JobOutputs("v", "t", "s"), "testcard")
+        show()
+        watch(None)
+    finally:
+        runtime.close()
+    # The job ahead (4 s of video) took 10 s: that measured speed makes the estimates.
+    assert list(dict.fromkeys(descriptions(screen.getvalue()))) == [
+        "queued (position 2)",  # nothing measured yet: no time is promised
+        "queued (position 1), starts in ~0 s",
+        "generating, ~5 s left",
+        "encoding, ~1 s left",
+        "storing, ~0 s left",
+        "done",
+    ]

@@ -7,12 +7,14 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 import reelforge.store.api_tables
-import reelforge.store.event_tables  # noqa: F401 - registers its tables on the metadata
+import reelforge.store.event_tables
 from reelforge.store.tables import metadata
 
 
 def test_migrated_schema_matches_the_table_definitions(engine: sa.Engine) -> None:
+    # Importing the table modules registers their tables on the one metadata.
     assert reelforge.store.api_tables.api_keys.metadata is metadata
+    assert reelforge.store.event_tables.job_events.metadata is metadata
     with engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         differences = compare_metadata(context, metadata)

@@ -12,7 +12,7 @@ purpose) use ``live_server`` instead.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -26,8 +26,11 @@ from reelforge.api.app import create_app
 from reelforge.api.auth import KeyVerifier
 from reelforge.api.context import ApiContext
 from reelforge.core.runtime import Runtime
+from reelforge.domain.errors import JobFinished
 from reelforge.domain.jobs import Status
 from reelforge.net.fetch import ImageFetcher
+from reelforge.store.jobs import Clock
+from reelforge.store.types import utcnow
 from tests.support.clock import FakeMonotonic
 from tests.support.image_cases import ImageServer
 from tests.support.live import ServedApp, api_settings, tenants
@@ -96,16 +99,21 @@ class InProcessApp(ServedApp):
         shutdown grace (the jobs are of no interest once the module's tests are done)."""
         for job in self.runtime.store.list_jobs(None, limit=10_000):
             if job.status in (Status.QUEUED, Status.RUNNING):
-                self.runtime.store.request_cancel(job.id)
+                with suppress(JobFinished):  # it finished since it was listed
+                    self.runtime.store.request_cancel(job.id)
 
 
 @contextmanager
 def running_app(
-    data_dir: Path, fetcher: ImageFetcher | None = None, **overrides: Any
+    data_dir: Path,
+    fetcher: ImageFetcher | None = None,
+    clock: Clock = utcnow,
+    **overrides: Any,
 ) -> Iterator[InProcessApp]:
-    """The app with its lifespan running (workers included), on ``api_settings``."""
+    """The app with its lifespan running (workers included), on ``api_settings``; ``clock``
+    stamps rows and drives estimates (a ``FakeClock`` makes them exact)."""
     settings = api_settings(data_dir, **overrides)
-    runtime = Runtime.open(settings)
+    runtime = Runtime.open(settings, clock=clock)
     try:
         with ImageServer() as images, ExitStack() as owned:
             if fetcher is None:

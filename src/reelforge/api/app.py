@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from reelforge import __version__
-from reelforge.api import health, openai_routes, seed_routes
+from reelforge.api import event_routes, health, openai_routes, seed_routes, webhook_routes
 from reelforge.api.bootstrap import ensure_first_key
 from reelforge.api.context import ApiContext
 from reelforge.api.errors import install_error_handlers
@@ -25,7 +25,9 @@ from reelforge.api.openapi_bodies import add_body_schemas, validation_is_400
 from reelforge.core.config import Settings
 from reelforge.core.runtime import Runtime
 from reelforge.net.fetch import ImageFetcher
+from reelforge.notify.dispatcher import WebhookDispatcher
 from reelforge.services.retention import RetentionSweeper
+from reelforge.services.watch import JobWatchHub
 from reelforge.worker import Worker
 
 log = logging.getLogger(__name__)
@@ -56,8 +58,12 @@ def create_app(
     )
     install_error_handlers(app)
     app.add_middleware(ContentLengthLimit, max_bytes=MAX_BODY_BYTES)
+    # Event streams first: their paths extend the surfaces' /{id} paths.
+    app.include_router(event_routes.openai_router)
+    app.include_router(event_routes.seed_router)
     app.include_router(seed_routes.router)
     app.include_router(openai_routes.router)
+    app.include_router(webhook_routes.router)
     app.include_router(health.router)
     _precise_openapi(app)
     return app
@@ -77,6 +83,13 @@ def _lifespan(
             ensure_first_key(settings, live.keys)
         sweeper = RetentionSweeper(live, settings.retention_sweep_seconds)
         sweeper.start()
+        hub = JobWatchHub(live, context.estimator.estimate, settings.event_stream_poll_seconds)
+        hub.start()
+        context.watch_hub = hub
+        dispatcher = None
+        if settings.webhook_dispatch:
+            dispatcher = WebhookDispatcher(live, on_outcome=context.metrics.webhook_attempt)
+            dispatcher.start()
         if settings.embedded_workers:
             context.worker = Worker(live)
             context.worker.start()
@@ -86,7 +99,10 @@ def _lifespan(
         finally:
             if context.worker is not None:
                 context.worker.stop()
+            if dispatcher is not None:
+                dispatcher.stop()
             sweeper.stop()
+            hub.stop()
             if image_fetcher is None:
                 context.fetcher.close()
             if runtime is None:

@@ -11,7 +11,9 @@ from reelforge.core.runtime import Runtime
 from reelforge.net.fetch import ImageFetcher
 from reelforge.services import build_admission
 from reelforge.services.admission import Admission
+from reelforge.services.estimates import QueueEstimator
 from reelforge.services.metrics import Metrics
+from reelforge.services.watch import JobWatchHub
 from reelforge.worker import Worker
 
 
@@ -24,13 +26,17 @@ class ApiContext:
     metrics: Metrics
     signer: UrlSigner
     fetcher: ImageFetcher
+    estimator: QueueEstimator
     worker: Worker | None = field(default=None)
+    watch_hub: JobWatchHub | None = field(default=None)
+    """Feeds the event streams; started and stopped by the app's lifespan."""
 
     @classmethod
     def build(cls, runtime: Runtime, fetcher: ImageFetcher | None = None) -> ApiContext:
         settings = runtime.settings
         fetcher = fetcher or ImageFetcher()
-        metrics = Metrics(runtime.store)
+        estimator = QueueEstimator(runtime, clock=runtime.store.clock)
+        metrics = Metrics(runtime.store, estimator)
         return cls(
             settings=settings,
             runtime=runtime,
@@ -39,4 +45,5 @@ class ApiContext:
             metrics=metrics,
             signer=UrlSigner.from_settings(settings),
             fetcher=fetcher,
+            estimator=estimator,
         )

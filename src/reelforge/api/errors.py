@@ -4,8 +4,8 @@
 - Seed surface (``/vendors/...``, signed file links): the gateway's RFC 7807-like body
   ``{"status", "title", "detail", "instance", "error_code"}``.
 
-Domain exceptions (``SpecError``, ``JobNotFound``, ``PolicyRefused``, ``IdempotencyConflict``)
-are translated here, so routes just let them propagate.
+Domain exceptions (``SpecError``, ``JobNotFound``, ``JobFinished``, ``PolicyRefused``,
+``IdempotencyConflict``) are translated here, so routes just let them propagate.
 """
 
 from __future__ import annotations
@@ -20,7 +20,13 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from reelforge.domain.errors import IdempotencyConflict, JobNotFound, PolicyRefused, SpecError
+from reelforge.domain.errors import (
+    IdempotencyConflict,
+    JobFinished,
+    JobNotFound,
+    PolicyRefused,
+    SpecError,
+)
 from reelforge.domain.limits import MAX_IMAGE_BYTES, MAX_IMAGE_FIELD_CHARS, describe_size
 
 log = logging.getLogger(__name__)
@@ -79,6 +85,7 @@ class ApiError(Exception):
         title: str | None = None,
         error_code: int | None = None,
         headers: dict[str, str] | None = None,
+        error_type: str | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -88,6 +95,7 @@ class ApiError(Exception):
         self.title = title
         self.error_code = error_code
         self.headers = headers
+        self.error_type = error_type
 
 
 def documented(model: type[BaseModel], descriptions: dict[int, str]) -> dict[int | str, Any]:
@@ -105,7 +113,8 @@ def error_response(request: Request, error: ApiError) -> JSONResponse:
         body: dict[str, Any] = {
             "error": {
                 "message": error.message,
-                "type": _OPENAI_TYPES.get(error.status, "invalid_request_error"),
+                "type": error.error_type
+                or _OPENAI_TYPES.get(error.status, "invalid_request_error"),
                 "param": error.param,
                 "code": error.code,
             }
@@ -190,6 +199,25 @@ def idempotency_error(exc: IdempotencyConflict) -> ApiError:
     return ApiError(409, str(exc), code="idempotency_key_in_use", headers=headers)
 
 
+def job_finished(exc: JobFinished, request: Request) -> ApiError:
+    """409 for a cancel of a job that already completed or failed (the record is unchanged)."""
+    thing, active = (
+        ("video", "queued or in_progress")
+        if is_openai_path(request.url.path)
+        else ("task", "pending or processing")
+    )
+    return ApiError(
+        409,
+        f"the {thing} already {exc.status} and cannot be cancelled; only a {active} {thing} "
+        "can be cancelled",
+        code=f"{thing}_already_finished",
+        title="Task Already Finished",
+        error_type="invalid_request_error",
+        # Final: the openai SDK retries a 409 unless told not to.
+        headers={"x-should-retry": "false"},
+    )
+
+
 def invalid_request(exc: RequestValidationError) -> ApiError:
     message, field = validation_message(exc)
     return ApiError(400, message, param=field, code="invalid_value", title="Invalid Parameters")
@@ -215,6 +243,7 @@ _TRANSLATIONS: dict[type[Exception], Callable[[Request, Any], ApiError]] = {
     JobNotFound: lambda _request, _exc: not_found("this video"),
     PolicyRefused: lambda _request, exc: policy_refused(exc),
     IdempotencyConflict: lambda _request, exc: idempotency_error(exc),
+    JobFinished: lambda request, exc: job_finished(exc, request),
     RequestValidationError: lambda _request, exc: invalid_request(exc),
     StarletteHTTPException: http_error,
     Exception: unexpected,

@@ -7,11 +7,13 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import UTC, datetime
+from typing import Literal, get_args
 
 from reelforge.api.schemas.openai import Video, VideoError
 from reelforge.api.schemas.seed import SeedTaskResponse, TaskError, TaskInfo
 from reelforge.domain.events import video_id
 from reelforge.domain.jobs import Job, Status
+from reelforge.services.estimates import NO_ESTIMATE, Estimate
 
 _VIDEO_ID = re.compile(r"video_([0-9a-f]{32})")
 
@@ -29,6 +31,8 @@ _SEED_STATUS = {
     Status.FAILED: "failed",
     Status.CANCELLED: "failed",
 }
+Stage = Literal["generating", "encoding", "storing"]
+_STAGES: dict[str | None, Stage] = {s: s for s in get_args(Stage)}
 # The gateway's 3001-3005 mean "the generator could not complete"; 3001 is its generic one.
 _SEED_ERROR_CODES = {
     "cancelled": 3002,
@@ -65,7 +69,16 @@ def iso_millis(moment: datetime) -> str:
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 
-def to_video(job: Job) -> Video:
+def _stage(job: Job) -> Stage | None:
+    """The running job's stage when it is one the wire schemas name, else None."""
+    return _STAGES.get(job.stage) if job.status is Status.RUNNING else None
+
+
+def _iso_or_none(moment: datetime | None) -> str | None:
+    return iso_millis(moment) if moment is not None else None
+
+
+def to_video(job: Job, estimate: Estimate = NO_ESTIMATE) -> Video:
     error = None
     if job.status in (Status.FAILED, Status.CANCELLED):
         error = VideoError(
@@ -86,10 +99,16 @@ def to_video(job: Job) -> Video:
         seconds=str(job.spec.seconds),
         remixed_from_video_id=to_video_id(job.remixed_from) if job.remixed_from else None,
         error=error,
+        queue_position=estimate.queue_position,
+        estimated_start_at=unix(estimate.estimated_start_at),
+        estimated_completion_at=unix(estimate.estimated_completion_at),
+        stage=_stage(job),
     )
 
 
-def to_task(job: Job, videos: list[str] | None = None) -> SeedTaskResponse:
+def to_task(
+    job: Job, videos: list[str] | None = None, estimate: Estimate = NO_ESTIMATE
+) -> SeedTaskResponse:
     error = None
     if job.status in (Status.FAILED, Status.CANCELLED):
         error = TaskError(
@@ -103,5 +122,9 @@ def to_task(job: Job, videos: list[str] | None = None) -> SeedTaskResponse:
         created_at=iso_millis(job.created_at),
         updated_at=iso_millis(job.updated_at),
         error=error,
+        queue_position=estimate.queue_position,
+        estimated_start_at=_iso_or_none(estimate.estimated_start_at),
+        estimated_completion_at=_iso_or_none(estimate.estimated_completion_at),
+        stage=_stage(job),
     )
     return SeedTaskResponse(task_info=info, videos=videos)

@@ -19,7 +19,7 @@ from reelforge.api.limits import MAX_BODY_BYTES
 from reelforge.api.schemas.openai import VideoCreateRequest
 from reelforge.domain.limits import MAX_IMAGE_BYTES, describe_size
 
-_FORM_FIELDS = ("prompt", "model", "seconds", "size")
+_FORM_FIELDS = ("prompt", "model", "seconds", "size", "webhook_url")
 _REFERENCE_FIELDS = {
     "input_reference[image_url]": "image_url",
     "input_reference[file_id]": "file_id",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request
@@ -33,6 +34,7 @@ from reelforge.api.schemas.openai import (
 from reelforge.domain.errors import JobNotFound
 from reelforge.domain.jobs import Job
 from reelforge.services.admission import Admitted, VideoRequest
+from reelforge.services.estimates import QueueEstimator
 from reelforge.store.idempotency import StoredResponse
 
 _COMMON = documented(
@@ -85,10 +87,12 @@ async def create_video(
         size=body.fields.size,
         seconds=body.fields.seconds,
         first_frame=body.first_frame,
+        webhook_url=body.fields.webhook_url,
     )
     scope = idempotency_scope(key.id, "/v1/videos", body.canonical, idempotency_key, retry_count)
+    render = _renderer(context.estimator)
     admitted = await run_in_threadpool(
-        context.admission.submit, key.id, video_request, render=_render, idempotency=scope
+        context.admission.submit, key.id, video_request, render=render, idempotency=scope
     )
     return _stored(admitted, context.settings.poll_after_ms)
 
@@ -110,7 +114,8 @@ def list_videos(
             f"after: no video {after!r} (deleted, or another key's); restart from the first page",
             param="after",
         ) from None
-    page = [to_video(job) for job in jobs[:limit]]
+    # Terminal jobs cost nothing to estimate; each queued one is one indexed count.
+    page = [to_video(job, context.estimator.estimate(job)) for job in jobs[:limit]]
     return VideoList(
         data=page,
         first_id=page[0].id if page else None,
@@ -123,7 +128,7 @@ def list_videos(
 def retrieve_video(video_id: VideoId, key: CurrentKey, context: ContextDep) -> Response:
     job = _find(context, video_id, key.id)
     return Response(
-        to_video(job).model_dump_json(),
+        to_video(job, context.estimator.estimate(job)).model_dump_json(),
         media_type="application/json",
         headers={"openai-poll-after-ms": str(context.settings.poll_after_ms)},
     )
@@ -142,6 +147,26 @@ def delete_video(video_id: VideoId, key: CurrentKey, context: ContextDep) -> Vid
         raise not_found("this video") from None
     context.runtime.blobs.remove_job(job_id)
     return VideoDeleted(id=video_id)
+
+
+@router.post(
+    "/{video_id}/cancel",
+    response_model=Video,
+    responses=documented(
+        OpenAIError, {409: "The video already completed or failed (`video_already_finished`)"}
+    ),
+    summary="Cancel a queued or running video; the video stays readable as failed/cancelled",
+)
+def cancel_video(video_id: VideoId, key: CurrentKey, context: ContextDep) -> Video:
+    """A queued video is cancelled at once; a running one stops within one engine step (this
+    answer may still say ``in_progress``). Either way it then reads as ``failed`` with
+    ``error.code == "cancelled"``. Cancelling a cancelled video is a no-op; a completed or
+    failed one is a 409."""
+    try:
+        job = context.runtime.store.request_cancel(_job_id(video_id), key.id)
+    except JobNotFound:
+        raise not_found(f"video {video_id[:64]!r}") from None
+    return to_video(job, context.estimator.estimate(job))
 
 
 @router.get(
@@ -194,8 +219,9 @@ async def remix_video(
     route = f"/v1/videos/{video_id}/remix"
     canonical = body.model_dump_json().encode()
     scope = idempotency_scope(key.id, route, canonical, idempotency_key, retry_count)
+    render = _renderer(context.estimator)
     admitted = await run_in_threadpool(
-        admission.submit, key.id, request, render=_render, idempotency=scope
+        admission.submit, key.id, request, render=render, idempotency=scope
     )
     return _stored(admitted, context.settings.poll_after_ms)
 
@@ -225,8 +251,19 @@ def _find(context: ContextDep, video_id: str, owner: str) -> Job:
         raise not_found(f"video {video_id[:64]!r}") from None
 
 
-def _render(job: Job) -> StoredResponse:
-    return StoredResponse(200, to_video(job).model_dump_json(), job.id)
+def _renderer(estimator: QueueEstimator) -> Callable[[Job], StoredResponse]:
+    """Render a created video with its queue position and estimates, computed once: admission
+    renders inside the enqueue (the idempotency record) and again for the reply, and a replay
+    must be byte-identical to the first answer."""
+    rendered: dict[str, StoredResponse] = {}
+
+    def render(job: Job) -> StoredResponse:
+        if job.id not in rendered:
+            video = to_video(job, estimator.estimate(job))
+            rendered[job.id] = StoredResponse(200, video.model_dump_json(), job.id)
+        return rendered[job.id]
+
+    return render
 
 
 def _stored(admitted: Admitted, poll_after_ms: int) -> Response:

@@ -16,7 +16,8 @@ _REF = "#/components/schemas/{model}"
 def _multipart_schema() -> dict[str, Any]:
     fields = VideoCreateRequest.model_json_schema(ref_template=_REF)
     properties = {
-        name: fields["properties"][name] for name in ("prompt", "model", "seconds", "size")
+        name: fields["properties"][name]
+        for name in ("prompt", "model", "seconds", "size", "webhook_url")
     }
     properties["input_reference"] = {
         "type": "string",

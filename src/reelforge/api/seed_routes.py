@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -29,6 +30,7 @@ from reelforge.api.schemas.seed import (
 from reelforge.domain.errors import JobNotFound
 from reelforge.domain.jobs import Job, Status
 from reelforge.services.admission import Admission, VideoRequest
+from reelforge.services.estimates import QueueEstimator
 from reelforge.store.idempotency import IdempotencyKey, StoredResponse
 
 GENERATION = "/vendors/openai/v1/sora/generation"
@@ -41,6 +43,7 @@ _COMMON = documented(
         404: "Unknown task (error_code 2005)",
     },
 )
+_FINISHED = documented(GatewayError, {409: "The task already completed or failed"})
 _TOO_LARGE = documented(GatewayError, {413: "Body over 16 MB"})
 _IDEMPOTENCY = documented(
     GatewayError,
@@ -65,13 +68,14 @@ async def create_task(
     body: SeedCreateRequest,
     key: CurrentKey,
     admission: AdmissionDep,
+    context: ContextDep,
     idempotency_key: IdempotencyHeader = None,
     retry_count: RetryCountHeader = None,
 ) -> Response:
     scope = idempotency_scope(
         key.id, GENERATION, body.model_dump_json().encode(), idempotency_key, retry_count
     )
-    return await _create(admission, key.id, body, body.model, scope)
+    return await _create(admission, context.estimator, key.id, body, body.model, scope)
 
 
 @router.post(
@@ -86,17 +90,19 @@ async def create_pro_task(
     body: SeedProCreateRequest,
     key: CurrentKey,
     admission: AdmissionDep,
+    context: ContextDep,
     idempotency_key: IdempotencyHeader = None,
     retry_count: RetryCountHeader = None,
 ) -> Response:
     scope = idempotency_scope(
         key.id, PRO_GENERATION, body.model_dump_json().encode(), idempotency_key, retry_count
     )
-    return await _create(admission, key.id, body, "sora-2-pro", scope)
+    return await _create(admission, context.estimator, key.id, body, "sora-2-pro", scope)
 
 
 async def _create(
     admission: Admission,
+    estimator: QueueEstimator,
     owner: str,
     body: SeedCreateRequest | SeedProCreateRequest,
     model: str,
@@ -108,9 +114,10 @@ async def _create(
         size=body.size,
         seconds=body.seconds,
         first_frame=body.image,
+        webhook_url=body.webhook_url,
     )
     admitted = await run_in_threadpool(
-        admission.submit, owner, request, render=_render_created, idempotency=scope
+        admission.submit, owner, request, render=_renderer(estimator), idempotency=scope
     )
     return stored_response(admitted)
 
@@ -135,7 +142,37 @@ def get_task(task_id: str, key: CurrentKey, context: ContextDep, request: Reques
     if job.status is Status.COMPLETED and job.outputs is not None:
         base = (context.settings.public_base_url or str(request.base_url)).rstrip("/")
         videos = [base + context.signer.video_path(job.id)]
-    body = to_task(job, videos).model_dump_json(exclude_none=True)
+    body = to_task(job, videos, context.estimator.estimate(job)).model_dump_json(exclude_none=True)
+    return Response(body, media_type="application/json")
+
+
+@router.post(
+    PRO_GENERATION + "/{task_id}/cancel",
+    response_model=SeedTaskResponse,
+    response_model_exclude_none=True,
+    responses={**_COMMON, **_FINISHED},
+    summary="Cancel a sora-2-pro task (the same tasks as the sora endpoint)",
+)
+@router.post(
+    GENERATION + "/{task_id}/cancel",
+    response_model=SeedTaskResponse,
+    response_model_exclude_none=True,
+    responses={**_COMMON, **_FINISHED},
+    summary="Cancel a pending or processing task; the task stays readable as failed (3002)",
+)
+def cancel_task(task_id: str, key: CurrentKey, context: ContextDep) -> Response:
+    """A pending task is cancelled at once; a processing one stops within one engine step
+    (this answer may still say ``processing``). Either way it then reads as ``failed`` with
+    error code 3002. Cancelling a cancelled task is a no-op; a completed or failed one is a
+    409."""
+    job_id = job_id_from_task_id(task_id)
+    try:
+        if job_id is None:
+            raise JobNotFound(task_id)
+        job = context.runtime.store.request_cancel(job_id, key.id)
+    except JobNotFound:
+        raise not_found(f"task {task_id[:64]!r}") from None
+    body = to_task(job, estimate=context.estimator.estimate(job)).model_dump_json(exclude_none=True)
     return Response(body, media_type="application/json")
 
 
@@ -177,6 +214,16 @@ def _find(context: ContextDep, task_id: str, owner: str | None) -> Job:
         raise not_found(f"task {task_id[:64]!r}") from None
 
 
-def _render_created(job: Job) -> StoredResponse:
-    body = to_task(job).model_dump_json(exclude_none=True)
-    return StoredResponse(202, body, job.id)
+def _renderer(estimator: QueueEstimator) -> Callable[[Job], StoredResponse]:
+    """Render a created task with its queue position and estimates, computed once: admission
+    renders inside the enqueue (the idempotency record) and again for the reply, and a replay
+    must be byte-identical to the first answer."""
+    rendered: dict[str, StoredResponse] = {}
+
+    def render(job: Job) -> StoredResponse:
+        if job.id not in rendered:
+            body = to_task(job, estimate=estimator.estimate(job)).model_dump_json(exclude_none=True)
+            rendered[job.id] = StoredResponse(202, body, job.id)
+        return rendered[job.id]
+
+    return render

@@ -13,6 +13,7 @@ from reelforge.cli.generate import generate
 from reelforge.cli.keys import keys_app
 from reelforge.cli.models import models_app
 from reelforge.cli.serve import serve, worker
+from reelforge.cli.webhooks import webhooks_app
 from reelforge.domain.errors import ReelForgeError
 
 app = typer.Typer(
@@ -25,6 +26,7 @@ app.command()(serve)
 app.command()(worker)
 app.add_typer(keys_app, name="keys", help="Create, list and revoke API keys.")
 app.add_typer(models_app, name="models", help="List, download and verify diffusers models.")
+app.add_typer(webhooks_app, name="webhooks", help="Webhook endpoints, deliveries and secrets.")
 
 
 def _show_version(value: bool) -> None:

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
@@ -23,6 +25,9 @@ from reelforge.cli.common import (
 from reelforge.domain.errors import EngineLoadError, PolicyRefused, SpecError
 from reelforge.domain.jobs import Job, Status
 from reelforge.domain.limits import MAX_IMAGE_BYTES, MODEL_NAMES, describe_size
+
+if TYPE_CHECKING:
+    from reelforge.services.local_job import JobProgress
 
 REFUSAL_LOGGERS = ("reelforge.policy", "reelforge.services.admission")
 """They log each refusal for a server's operator; here the refusal is the command's error line."""
@@ -64,7 +69,7 @@ def generate(
     )
     runtime = open_runtime(settings)
     try:
-        job, video = run_local_job(runtime, request, watch=_progress_watcher())
+        job, video = run_local_job(runtime, request, watch=progress_watcher())
     except PolicyRefused as exc:
         fail(exc.public_message)
     except (SpecError, EngineLoadError) as exc:
@@ -130,23 +135,49 @@ def _with_option(exc: SpecError | EngineLoadError) -> str:
     )
 
 
-def _progress_watcher() -> Callable[[Job | None], None]:
-    """A callback ``(job) -> None`` driving a rich progress bar while the job runs."""
+def progress_watcher(
+    out: Console = console, now: Callable[[], datetime] = lambda: datetime.now(UTC)
+) -> Callable[[JobProgress | None], None]:
+    """A callback driving a rich progress bar through the job's phases: ``queued (position
+    N)`` -> ``generating`` -> ``encoding`` -> ``storing`` -> ``done``, each drawn as soon as it
+    is seen, with the time left when the server has measured enough to estimate it."""
     progress = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         TextColumn("{task.percentage:>3.0f}%"),
         TimeElapsedColumn(),
-        console=console,
+        console=out,
         transient=False,
+        refresh_per_second=10,
     )
     task = progress.add_task("queued", total=100)
+    last_phase = [""]
 
-    def watch(job: Job | None) -> None:
-        if job is None:
+    def watch(update: JobProgress | None) -> None:
+        if update is None:
             progress.stop()
             return
-        progress.start()
-        progress.update(task, completed=job.progress * 100, description=job.status.value)
+        phase = update.phase
+        progress.update(
+            task, completed=update.job.progress * 100, description=describe(update, now())
+        )
+        progress.start()  # draws the first state; a no-op once started
+        if phase != last_phase[0]:
+            progress.refresh()  # a new phase is drawn at once, however short
+        last_phase[0] = phase
 
     return watch
+
+
+def describe(update: JobProgress, now: datetime) -> str:
+    """The phase, with the wait or the time left when they can be estimated."""
+    estimate = update.estimate
+    if estimate.estimated_start_at is not None:
+        return f"{update.phase}, starts in ~{_seconds(estimate.estimated_start_at, now)}"
+    if estimate.estimated_completion_at is not None and not update.job.status.is_terminal:
+        return f"{update.phase}, ~{_seconds(estimate.estimated_completion_at, now)} left"
+    return update.phase
+
+
+def _seconds(moment: datetime, now: datetime) -> str:
+    return f"{max(0, round((moment - now).total_seconds()))} s"

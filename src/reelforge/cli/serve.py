@@ -91,9 +91,11 @@ def worker(
 
 def run_workers(settings: Settings, runtime: Runtime) -> None:
     """Run workers until SIGTERM/SIGINT; a second signal exits at once (leases are swept)."""
+    from reelforge.notify.dispatcher import WebhookDispatcher
     from reelforge.worker import Worker
 
     runner = Worker(runtime)
+    dispatcher = WebhookDispatcher(runtime) if settings.webhook_dispatch else None
     stop = threading.Event()
 
     def request_stop(signum: int, _frame: object) -> None:
@@ -109,6 +111,10 @@ def run_workers(settings: Settings, runtime: Runtime) -> None:
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
     runner.start()
+    if dispatcher is not None:
+        dispatcher.start()
     while not stop.wait(0.5):
         pass
     runner.stop()
+    if dispatcher is not None:
+        dispatcher.stop()

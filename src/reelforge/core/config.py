@@ -137,6 +137,55 @@ class Settings(BaseSettings):
         description='Policy categories to switch off, e.g. ["copyright/music"].',
     )
 
+    # -- event streams -------------------------------------------------------------------------
+    event_stream_poll_seconds: float = Field(
+        default=0.5,
+        gt=0,
+        le=5,
+        description="How often each API process reads the jobs its event streams watch (one "
+        "query for all streams). Job events also wake it at once: in-process, and from other "
+        "processes through PostgreSQL NOTIFY; this is the safety net and the pace of progress.",
+    )
+
+    # -- webhooks ------------------------------------------------------------------------------
+    webhook_dispatch: bool = Field(
+        default=True,
+        description="This process (`serve` or `worker`) sends webhook deliveries. Any number of "
+        "processes may; each delivery is sent by one of them at a time.",
+    )
+    webhook_dispatchers: int = Field(
+        default=2, ge=1, le=64, description="Webhook deliveries this process sends at once."
+    )
+    webhook_timeout_seconds: float = Field(
+        default=15.0,
+        ge=1,
+        le=30,
+        description="A receiver must answer a delivery within this time (connect included), "
+        "else the attempt fails and is retried. Failed deliveries are retried on the Standard "
+        "Webhooks schedule (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h after the "
+        "event, with jitter; `Retry-After` honoured), then marked failed (replayable).",
+    )
+    webhook_allow_private: list[str] = Field(
+        default_factory=list,
+        description='Networks webhooks may be sent to although they are private, loopback or '
+        'link-local, for on-premise receivers, e.g. ["10.0.0.0/8", "127.0.0.1/32"]. Empty: '
+        "only public addresses.",
+    )
+
+    @field_validator("webhook_allow_private")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        from ipaddress import ip_network
+
+        for entry in value:
+            try:
+                ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{entry!r} is not a network; write CIDRs like 10.0.0.0/8 or 127.0.0.1/32"
+                ) from None
+        return value
+
     @field_validator("engine")
     @classmethod
     def _engine_lowercase(cls, value: str) -> str:

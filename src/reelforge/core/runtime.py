@@ -24,6 +24,7 @@ from reelforge.store.keys import KeyStore
 from reelforge.store.queue import WorkQueue
 from reelforge.store.signals import Signals
 from reelforge.store.types import utcnow
+from reelforge.store.webhooks import WebhookStore
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,10 @@ class Runtime:
     @property
     def idempotency(self) -> IdempotencyStore:
         return self.database.idempotency
+
+    @property
+    def webhooks(self) -> WebhookStore:
+        return self.database.webhooks
 
     @property
     def signals(self) -> Signals:

@@ -6,6 +6,7 @@ ReelForgeError
 ├── JobNotFound            no job with that id (for that owner)
 ├── JobFinished            the job already completed or failed: it cannot be cancelled
 ├── KeyNotFound            no API key with that id
+├── WebhookNotFound        no webhook endpoint or delivery with that id (for that owner)
 ├── PolicyRefused          the content policy refused a prompt or image (``category`` says why)
 ├── IdempotencyConflict    an Idempotency-Key is in use (409) or was used with another body (422)
 ├── EngineError            the engine could not produce a video
@@ -49,6 +50,10 @@ class JobFinished(ReelForgeError):
 
 class KeyNotFound(ReelForgeError, LookupError):
     """No API key with that id."""
+
+
+class WebhookNotFound(ReelForgeError, LookupError):
+    """No webhook endpoint or delivery with that id is visible to the caller."""
 
 
 class PolicyRefused(ReelForgeError):

@@ -16,6 +16,7 @@ from __future__ import annotations
 from reelforge.core.config import Settings
 from reelforge.core.runtime import Runtime
 from reelforge.net.fetch import ImageFetcher
+from reelforge.notify.urls import WebhookUrlPolicy
 from reelforge.policy import FacePolicy, PromptPolicy
 from reelforge.services.admission import Admission, Admitted, VideoRequest
 from reelforge.services.first_frame import FirstFrameReader
@@ -42,6 +43,7 @@ def build_admission(runtime: Runtime, fetcher: ImageFetcher, metrics: Metrics) -
         resolve_first_frame=FirstFrameReader(fetcher),
         retention_seconds=settings.retention_seconds,
         metrics=metrics,
+        webhook_urls=WebhookUrlPolicy.from_settings(settings),
     )
 
 

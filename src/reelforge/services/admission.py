@@ -4,7 +4,8 @@
 ``Admission.admit`` (``reelforge generate``) run the same steps, so a rule added here holds
 on every entry point:
 
-1. validate the request into a ``GenerationSpec`` (``SpecError`` names the field);
+1. validate the request into a ``GenerationSpec`` (``SpecError`` names the field), and its
+   ``webhook_url`` under the webhook SSRF rules (``SpecError(field="webhook_url")``);
 2. content policy on the prompt (``PolicyRefused``);
 3. claim the idempotency key, or replay / refuse (``IdempotencyConflict``);
 4. resolve the first frame (data URL, http(s) URL or bytes), vet it, check it for faces, and
@@ -22,12 +23,13 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from reelforge.domain.errors import IdempotencyConflict, PolicyRefused, SpecError
 from reelforge.domain.jobs import Job, Status
 from reelforge.domain.specs import GenerationSpec
+from reelforge.notify.urls import WebhookUrlPolicy
 from reelforge.policy import FacePolicy, PolicyDecision, PromptPolicy
 from reelforge.services.first_frame import FirstFrameResolver
 from reelforge.services.metrics import Metrics
@@ -55,6 +57,8 @@ class VideoRequest:
     remix_of: Job | None = None
     """The source job of a remix: its size, seconds, seed and first frame are reused."""
     seed: int | None = None
+    webhook_url: str | None = None
+    """Also receives the job's terminal events, signed with the key's own webhook secret."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +76,8 @@ class Admission:
     resolve_first_frame: FirstFrameResolver
     retention_seconds: int
     metrics: Metrics
+    webhook_urls: WebhookUrlPolicy = field(default_factory=WebhookUrlPolicy)
+    """Which ``webhook_url`` values may receive deliveries (the operator's allowlist)."""
 
     def submit(
         self,
@@ -105,6 +111,8 @@ class Admission:
     def _checked_spec(self, request: VideoRequest, owner: str | None) -> GenerationSpec:
         # 1. validate, 2. prompt policy
         spec = build_spec(request)
+        if request.webhook_url is not None:
+            self.webhook_urls.check(request.webhook_url)
         self._enforce(self.prompt_policy.check(spec.prompt), owner, "prompt")
         return spec
 
@@ -119,6 +127,8 @@ class Admission:
         try:
             # 4. first frame
             spec = self._store_first_frame(job_id, spec, request, owner)
+            if request.webhook_url is not None and owner is not None:
+                self.database.webhooks.owner_secret(owner)  # so the key can read it at once
             # 5. one transaction: job + idempotency record
             job = self.database.enqueue(
                 spec,
@@ -127,6 +137,7 @@ class Admission:
                 remixed_from=request.remix_of.id if request.remix_of else None,
                 retention=timedelta(seconds=self.retention_seconds),
                 idempotency=reply,
+                webhook_url=request.webhook_url,
             )
         except BaseException:
             self.blobs.delete_prefix(layout.input_prefix(job_id))

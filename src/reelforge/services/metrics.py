@@ -12,13 +12,14 @@ from prometheus_client import CollectorRegistry, Counter, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from reelforge.services.estimates import QueueEstimator
 from reelforge.store.jobs import JobStore
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 class Metrics:
-    def __init__(self, store: JobStore) -> None:
+    def __init__(self, store: JobStore, estimator: QueueEstimator | None = None) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.jobs_created = Counter(
             "reelforge_jobs_created",
@@ -32,13 +33,25 @@ class Metrics:
             ["input", "category"],
             registry=self.registry,
         )
+        self.webhook_deliveries = Counter(
+            "reelforge_webhook_deliveries",
+            "Webhook delivery attempts this process made, by outcome: delivered, retrying "
+            "(failed, will retry) or failed (gave up).",
+            ["outcome"],
+            registry=self.registry,
+        )
         self.registry.register(_JobCollector(store))
+        if estimator is not None:
+            self.registry.register(_EstimateCollector(estimator))
 
     def job_created(self, kind: str) -> None:
         self.jobs_created.labels(kind=kind).inc()
 
     def refused(self, what: str, category: str) -> None:
         self.refusals.labels(input=what, category=category).inc()
+
+    def webhook_attempt(self, outcome: str) -> None:
+        self.webhook_deliveries.labels(outcome=outcome).inc()
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
@@ -62,3 +75,38 @@ class _JobCollector(Collector):
 
 def _jobs_family() -> GaugeMetricFamily:
     return GaugeMetricFamily("reelforge_jobs", "Jobs in the store by status.", labels=["status"])
+
+
+class _EstimateCollector(Collector):
+    """Measured throughput per engine and model, and the wait a job enqueued now would have
+    (absent until something has been measured), computed on each scrape."""
+
+    def __init__(self, estimator: QueueEstimator) -> None:
+        self._estimator = estimator
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        throughput, wait = _estimate_families()
+        for (engine, model), per_second in sorted(self._estimator.throughput().items(), key=str):
+            throughput.add_metric([engine or "unknown", model], per_second)
+        seconds = self._estimator.wait_for_new_job()
+        if seconds is not None:
+            wait.add_metric([], seconds)
+        yield throughput
+        yield wait
+
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        yield from _estimate_families()
+
+
+def _estimate_families() -> tuple[GaugeMetricFamily, GaugeMetricFamily]:
+    return (
+        GaugeMetricFamily(
+            "reelforge_compute_seconds_per_video_second",
+            "Median compute seconds per second of video of recent completed jobs.",
+            labels=["engine", "model"],
+        ),
+        GaugeMetricFamily(
+            "reelforge_queue_wait_estimate_seconds",
+            "Estimated seconds a job enqueued now would wait before it starts.",
+        ),
+    )

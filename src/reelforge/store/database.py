@@ -1,10 +1,10 @@
 """Database: the open database and its one unit of work.
 
 Everything that reads or writes rows goes through the repositories held here (``jobs``,
-``queue``, ``events``, ``keys``, ``idempotency``); no module outside ``reelforge.store`` sees the
-SQLAlchemy engine. ``enqueue`` is the only way a job enters the queue: the job row, its
-idempotency record and its ``video.queued`` event (the outbox) commit in one transaction, then
-the workers are woken once.
+``queue``, ``events``, ``keys``, ``idempotency``, ``webhooks``, ``stats``); no module outside
+``reelforge.store`` sees the SQLAlchemy engine. ``enqueue`` is the only way a job enters the
+queue: the job row, its idempotency record and its ``video.queued`` event (the outbox) commit
+in one transaction, then the workers are woken once.
 """
 
 from __future__ import annotations
@@ -27,7 +27,9 @@ from reelforge.store.keys import KeyStore
 from reelforge.store.pg_listener import PgListener
 from reelforge.store.queue import WorkQueue
 from reelforge.store.signals import Signals
+from reelforge.store.stats import QueueStats
 from reelforge.store.types import utcnow
+from reelforge.store.webhooks import WebhookStore
 
 DatabaseError = sa.exc.SQLAlchemyError
 """What a database failure raises (connection lost, server down): callers outside the store
@@ -62,6 +64,8 @@ class Database:
         self.queue = WorkQueue(engine, self.jobs)
         self.keys = KeyStore(engine, clock)
         self.idempotency = IdempotencyStore(engine, idempotency_ttl_seconds, clock=clock)
+        self.webhooks = WebhookStore(engine, clock)
+        self.stats = QueueStats(engine)
         self._listener: PgListener | None = None
 
     @classmethod

@@ -46,6 +46,9 @@ webhook_endpoints = sa.Table(
     sa.Column("previous_secret_expires_at", UTCDateTime, nullable=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+    # Set when the receiver answered 410 Gone (no more deliveries); an update clears it.
+    sa.Column("disabled_at", UTCDateTime, nullable=True),
+    sa.Column("disabled_reason", sa.Text, nullable=True),
     sa.Index("ix_webhook_endpoints_owner_created", "owner", "created_at"),
 )
 

@@ -82,7 +82,10 @@ class EventLog:
             endpoints = conn.execute(
                 sa.select(
                     webhook_endpoints.c.id, webhook_endpoints.c.url, webhook_endpoints.c.event_types
-                ).where(webhook_endpoints.c.owner == event.owner)
+                ).where(
+                    webhook_endpoints.c.owner == event.owner,
+                    webhook_endpoints.c.disabled_at.is_(None),  # 410 Gone: no more deliveries
+                )
             ).all()
             targets += [
                 (eid, url) for eid, url, types in endpoints if event.type in json.loads(types)

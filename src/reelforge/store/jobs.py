@@ -248,6 +248,15 @@ class JobStore:
         with self._engine.connect() as conn:
             return [row_to_job(r) for r in conn.execute(query).mappings().all()]
 
+    def get_jobs(self, job_ids: list[str]) -> dict[str, Job]:
+        """The jobs among ``job_ids`` that exist, by id, in one query (event streams read
+        every watched job this way once per tick, whatever the number of watchers)."""
+        if not job_ids:
+            return {}
+        query = sa.select(jobs).where(jobs.c.id.in_(job_ids))
+        with self._engine.connect() as conn:
+            return {r["id"]: row_to_job(r) for r in conn.execute(query).mappings().all()}
+
 
 def row_to_job(row: Mapping[str, Any] | sa.RowMapping) -> Job:
     spec = GenerationSpec(

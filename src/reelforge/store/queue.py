@@ -19,6 +19,7 @@ from reelforge.domain.events import PROGRESS_STEP, TERMINAL_EVENTS, EventType
 from reelforge.domain.jobs import Job, JobOutputs, Lease, Status
 from reelforge.store.db import WRITE
 from reelforge.store.jobs import JobStore
+from reelforge.store.stats import claim_order
 from reelforge.store.tables import job_attempts, jobs
 
 
@@ -89,7 +90,7 @@ class WorkQueue:
         query = (
             sa.select(jobs.c.id)
             .where(jobs.c.status == Status.QUEUED.value)
-            .order_by(jobs.c.created_at, jobs.c.id)
+            .order_by(*claim_order())
             .limit(1)
         )
         if self._engine.dialect.name == "postgresql":

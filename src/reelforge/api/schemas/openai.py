@@ -38,6 +38,14 @@ class VideoCreateRequest(BaseModel):
     seconds: VideoSeconds = Field(default="4", description='A string: "4", "8" or "12".')
     size: VideoSize = "720x1280"
     input_reference: ImageReference | None = None
+    webhook_url: str | None = Field(
+        default=None,
+        max_length=2048,
+        description="ReelForge extension: an http(s) URL (public, or in a network the operator "
+        "allows) that also receives this video's terminal events (video.completed, "
+        "video.failed, video.cancelled) as Standard Webhooks, signed with your key's secret "
+        "(GET /v1/webhook_secret).",
+    )
 
 
 class VideoRemixRequest(BaseModel):
@@ -63,6 +71,29 @@ class Video(BaseModel):
     seconds: str
     remixed_from_video_id: str | None
     error: VideoError | None
+    # ReelForge extensions (additive: clients that do not know them ignore them).
+    queue_position: int | None = Field(
+        default=None,
+        ge=1,
+        description="ReelForge extension. While queued: 1 + the videos that start before this "
+        "one (1 = next). Null otherwise.",
+    )
+    estimated_start_at: int | None = Field(
+        default=None,
+        description="ReelForge extension. While queued: when it should start (unix seconds), "
+        "from the measured speed of recent videos of this model. Null when running, finished, "
+        "or nothing has been measured yet.",
+    )
+    estimated_completion_at: int | None = Field(
+        default=None,
+        description="ReelForge extension. While queued or in progress: when it should complete "
+        "(unix seconds), from measured speed and its own progress. Null when finished or "
+        "nothing has been measured yet.",
+    )
+    stage: Literal["generating", "encoding", "storing"] | None = Field(
+        default=None,
+        description="ReelForge extension. While in progress: what it is doing. Null otherwise.",
+    )
 
 
 class VideoList(BaseModel):

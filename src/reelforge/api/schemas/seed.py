@@ -41,6 +41,14 @@ class SeedCreateRequest(BaseModel):
     size: Literal["720x1280", "1280x720"] = Field(
         default="1280x720", description="Resolution, width x height."
     )
+    webhook_url: str | None = Field(
+        default=None,
+        max_length=2048,
+        description="ReelForge extension: an http(s) URL (public, or in a network the operator "
+        "allows) that also receives this video's terminal events (video.completed, "
+        "video.failed, video.cancelled) as Standard Webhooks, signed with your key's secret "
+        "(GET /v1/webhook_secret).",
+    )
 
 
 class SeedProCreateRequest(BaseModel):
@@ -59,6 +67,14 @@ class SeedProCreateRequest(BaseModel):
         description="Resolution. 1024x1792 and 1792x1024 are refused (400) by engines that "
         "cannot make them; the error lists the sizes this server supports.",
     )
+    webhook_url: str | None = Field(
+        default=None,
+        max_length=2048,
+        description="ReelForge extension: an http(s) URL (public, or in a network the operator "
+        "allows) that also receives this video's terminal events (video.completed, "
+        "video.failed, video.cancelled) as Standard Webhooks, signed with your key's secret "
+        "(GET /v1/webhook_secret).",
+    )
 
 
 class TaskError(BaseModel):
@@ -73,6 +89,30 @@ class TaskInfo(BaseModel):
     created_at: str = Field(pattern=TIMESTAMP_PATTERN, description="ISO-8601 UTC, ms, `Z`.")
     updated_at: str = Field(pattern=TIMESTAMP_PATTERN, description="ISO-8601 UTC, ms, `Z`.")
     error: TaskError | None = Field(default=None, description="Present when status is failed.")
+    # ReelForge extensions (additive; omitted when not known).
+    queue_position: int | None = Field(
+        default=None,
+        ge=1,
+        description="ReelForge extension. While pending: 1 + the tasks that start before this "
+        "one (1 = next).",
+    )
+    estimated_start_at: str | None = Field(
+        default=None,
+        pattern=TIMESTAMP_PATTERN,
+        description="ReelForge extension. While pending: when it should start (ISO-8601 UTC, "
+        "ms, `Z`), from the measured speed of recent tasks of this model. Omitted until "
+        "something has been measured.",
+    )
+    estimated_completion_at: str | None = Field(
+        default=None,
+        pattern=TIMESTAMP_PATTERN,
+        description="ReelForge extension. While pending or processing: when it should complete "
+        "(ISO-8601 UTC, ms, `Z`), from measured speed and its own progress.",
+    )
+    stage: Literal["generating", "encoding", "storing"] | None = Field(
+        default=None,
+        description="ReelForge extension. While processing: what the task is doing.",
+    )
 
 
 class SeedTaskResponse(BaseModel):

@@ -58,6 +58,8 @@ def _create_endpoints() -> None:
         sa.Column("previous_secret_expires_at", UTCDateTime, nullable=True),
         sa.Column("created_at", UTCDateTime, nullable=False),
         sa.Column("updated_at", UTCDateTime, nullable=False),
+        sa.Column("disabled_at", UTCDateTime, nullable=True),
+        sa.Column("disabled_reason", sa.Text, nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_webhook_endpoints")),
     )
     op.create_index(
