@@ -193,3 +193,22 @@ def test_a_client_that_leaves_is_unregistered(app: InProcessApp) -> None:
 def _job_id(video_id: str) -> str:
     hex_id = video_id.removeprefix("video_")
     return f"{hex_id[:8]}-{hex_id[8:12]}-{hex_id[12:16]}-{hex_id[16:20]}-{hex_id[20:]}"
+
+
+def test_the_openapi_document_describes_the_events_the_streams_send(app: InProcessApp) -> None:
+    with app.client() as client:
+        document = client.get("/openapi.json").json()
+        video_id = create_video(client)
+        app.runtime.store.request_cancel(_job_id(video_id))
+        events = read_all(client, f"/v1/videos/{video_id}/events")
+    paths = [p for p in document["paths"] if p.endswith("/events")]
+    assert len(paths) == 3
+    for path in paths:
+        content = document["paths"][path]["get"]["responses"]["200"]["content"]
+        schema = content["text/event-stream"]["schema"]
+        assert {"event", "data"} <= set(schema["required"])
+        for event in events:
+            assert event.event in schema["properties"]["event"]["enum"]
+            assert event.id is not None and event.id.isdigit()
+            Video.model_validate_json(event.data)
+    assert [e.event for e in events] == ["cancelled"]

@@ -49,6 +49,12 @@ def test_api_conforms_to_its_schema(fuzz_server: LiveServer, tmp_path: Path) -> 
         "examples,coverage,fuzzing",
         "--request-timeout",
         "30",
+        # Event streams are left out: on this server without workers a job it finds (it infers
+        # ids from the creates) stays queued, so its stream never ends and each call would wait
+        # out the request timeout. tests/api/test_event_routes.py covers them, with their
+        # OpenAPI entries checked against real streams there.
+        "--exclude-path-regex",
+        "/events$",
         "--report-dir",
         str(tmp_path),
         "--no-color",
