@@ -206,6 +206,20 @@ def test_graceful_stop_releases_a_running_job_to_the_queue(
     rt.close()
 
 
+def test_a_released_job_is_claimed_again_as_a_new_attempt(runtime: Runtime) -> None:
+    job = runtime.database.enqueue(spec())
+    first = runtime.queue.claim("w1", lease_seconds=30)
+    assert first is not None
+    runtime.queue.release(first)
+    second = runtime.queue.claim("w2", lease_seconds=30)
+    assert second is not None and second.job_id == job.id and second.attempt == 1
+    attempts = runtime.store.attempts(job.id)
+    assert [(a.attempt, a.worker, a.outcome) for a in attempts] == [
+        (1, "w1", "released"),
+        (2, "w2", None),
+    ]
+
+
 def test_engine_error_fails_the_job_with_its_code(make_settings: SettingsFactory) -> None:
     from reelforge.domain.errors import EngineError
 

@@ -73,10 +73,17 @@ class WorkQueue:
             if claimed is None:
                 return None
             job_id, attempt = claimed
+            # The attempt's row number: one past the job's last row. Not ``attempt``, which
+            # a release at shutdown gives back (it is not counted), while its row stays.
+            number = conn.execute(
+                sa.select(sa.func.coalesce(sa.func.max(job_attempts.c.attempt), 0) + 1).where(
+                    job_attempts.c.job_id == job_id
+                )
+            ).scalar_one()
             conn.execute(
                 job_attempts.insert().values(
                     job_id=job_id,
-                    attempt=attempt,
+                    attempt=number,
                     lease_token=lease.token,
                     worker=worker,
                     started_at=now,
