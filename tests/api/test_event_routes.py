@@ -83,7 +83,7 @@ def test_a_stream_follows_a_video_from_queued_to_completed(app: InProcessApp) ->
             with worker(app):
                 rest = list(events)
     assert first.event == "queued" and first.retry == 2000
-    assert Video.model_validate_json(first.data).queue_position == 1
+    assert Video.model_validate_json(first.data).queue_position == 0
     names = [e.event for e in rest]
     assert names[0] == "started" and names[-1] == "completed"
     assert set(names[1:-1]) == {"progress"}, names
@@ -151,11 +151,11 @@ def test_queued_is_sent_again_when_the_position_moves(app: InProcessApp) -> None
         ahead, behind = create_video(client), create_video(client)
         with client.stream("GET", f"/v1/videos/{behind}/events") as response:
             events = parse_events(response.iter_lines())
-            assert Video.model_validate_json(next(events).data).queue_position == 2
+            assert Video.model_validate_json(next(events).data).queue_position == 1
             app.runtime.store.request_cancel(_job_id(ahead))
             moved = next(events)
             assert moved.event == "queued"
-            assert Video.model_validate_json(moved.data).queue_position == 1
+            assert Video.model_validate_json(moved.data).queue_position == 0
             app.runtime.store.request_cancel(_job_id(behind))
             assert next(events).event == "cancelled"
 

@@ -191,9 +191,9 @@ def test_failed_task_error_codes(status: Status, error_code: str | None, expecte
     assert (error.code, error.title, error.detail) == (expected, "Task Execution Error", "it broke")
 
 
-# -- ReelForge extensions: queue position, estimates and stage ----------------------------------
+# -- ReelForge extensions: queue position, estimates and phase ----------------------------------
 
-EXTENSIONS = ("queue_position", "estimated_start_at", "estimated_completion_at", "stage")
+EXTENSIONS = ("queue_position", "estimated_start_at", "estimated_completion_at")
 ESTIMATE = Estimate(3, CREATED + timedelta(seconds=30), CREATED + timedelta(seconds=42))
 
 
@@ -219,14 +219,17 @@ def test_task_carries_the_estimate_as_iso_millis_and_omits_it_when_unknown() -> 
 @pytest.mark.parametrize(
     ("status", "stage", "expected"),
     [
+        (Status.QUEUED, None, "queued"),
+        (Status.RUNNING, "denoising", "denoising"),
         (Status.RUNNING, "encoding", "encoding"),
-        (Status.RUNNING, None, None),
-        (Status.RUNNING, "something new", None),  # never a value the schema does not list
-        (Status.QUEUED, "storing", None),
+        (Status.RUNNING, None, "loading"),  # claimed, its first progress write still due
+        (Status.RUNNING, "something new", "loading"),  # never a value the schema does not list
+        (Status.COMPLETED, "encoding", None),
+        (Status.CANCELLED, None, None),
     ],
 )
-def test_stage_is_shown_while_running(
+def test_phase_says_what_the_job_is_doing(
     status: Status, stage: str | None, expected: str | None
 ) -> None:
-    assert to_video(job(status, stage=stage)).stage == expected
-    assert to_task(job(status, stage=stage)).task_info.stage == expected
+    assert to_video(job(status, stage=stage)).phase == expected
+    assert to_task(job(status, stage=stage)).task_info.phase == expected

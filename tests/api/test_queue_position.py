@@ -101,14 +101,14 @@ def assert_time(job: Created, field: Any, expected: datetime) -> None:
 
 def assert_queued(job: Created, body: dict[str, Any], position: int, start: datetime) -> None:
     assert body["status"] == ("queued" if job.openai else "pending")
-    assert body["queue_position"] == position
+    assert body["queue_position"] == position and body["phase"] == "queued"
     assert_time(job, body["estimated_start_at"], start)
     assert_time(job, body["estimated_completion_at"], start + timedelta(seconds=JOB_SECONDS))
 
 
 def assert_running(job: Created, body: dict[str, Any], completion: datetime) -> None:
     assert body["status"] == ("in_progress" if job.openai else "processing")
-    assert body["stage"] == "generating"
+    assert body["phase"] == "denoising"
     if job.openai:
         assert body["queue_position"] is None and body["estimated_start_at"] is None
     else:
@@ -126,28 +126,28 @@ def test_positions_count_down_and_etas_follow_measured_throughput(
         for index in range(5):
             job, answer = create(client, openai=index % 2 == 0)
             # The create answer already carries the position, taken right after the enqueue.
-            assert_queued(job, answer, index + 1, clock() + timedelta(seconds=index * JOB_SECONDS))
+            assert_queued(job, answer, index, clock() + timedelta(seconds=index * JOB_SECONDS))
             jobs.append(job)
             clock.advance(1)
         listed = {
             v["id"]: v for v in client.get("/v1/videos", params={"limit": 100}).json()["data"]
         }
-        assert listed[jobs[0].path.rsplit("/", 1)[1]]["queue_position"] == 1
+        assert listed[jobs[0].path.rsplit("/", 1)[1]]["queue_position"] == 0  # 0 = next
 
         for index, job in enumerate(jobs):
             start = clock() + timedelta(seconds=index * JOB_SECONDS)
-            assert_queued(job, read(client, job), index + 1, start)
+            assert_queued(job, read(client, job), index, start)
 
         while jobs:
             running, *jobs = jobs
             lease = work_one(app)
             assert lease.job_id == running.job_id  # claim order is the order positions promised
             clock.advance(6)
-            app.runtime.queue.record_progress(lease, 0.5, "generating")
+            app.runtime.queue.record_progress(lease, 0.5, "denoising")
             assert_running(running, read(client, running), clock() + timedelta(seconds=6))
             for index, job in enumerate(jobs):
                 start = clock() + timedelta(seconds=6 + index * JOB_SECONDS)
-                assert_queued(job, read(client, job), index + 1, start)
+                assert_queued(job, read(client, job), index, start)
             clock.advance(6)
             app.runtime.queue.complete(lease, OUTPUTS, "testcard")
             clock.advance(2)  # past the estimator's cache, as any later poll would be

@@ -220,7 +220,7 @@ def test_a_generated_job_expires_after_the_retention_period(generated: Generated
         runtime.close()
 
 
-# -- the progress display: queued (position N) -> generating -> encoding -> storing -> done ----
+# -- the progress display: queued (N ahead) -> loading -> denoising -> encoding -> done -------
 
 
 def descriptions(screen: str) -> list[str]:
@@ -257,7 +257,7 @@ def test_the_progress_display_shows_each_phase_as_the_job_moves(tmp_path: Path) 
         show()
         lease = runtime.queue.claim("the-test", lease_seconds=600)
         assert lease is not None and lease.job_id == ours.id
-        for progress, stage in [(0.5, "generating"), (0.93, "encoding"), (0.97, "storing")]:
+        for progress, stage in [(0.05, "loading"), (0.5, "denoising"), (0.93, "encoding")]:
             clock.advance(5)
             runtime.queue.record_progress(lease, progress, stage)
             show()
@@ -268,10 +268,10 @@ def test_the_progress_display_shows_each_phase_as_the_job_moves(tmp_path: Path) 
         runtime.close()
     # The job ahead (4 s of video) took 10 s: that measured speed makes the estimates.
     assert list(dict.fromkeys(descriptions(screen.getvalue()))) == [
-        "queued (position 2)",  # nothing measured yet: no time is promised
-        "queued (position 1), starts in ~0 s",
-        "generating, ~5 s left",
+        "queued (1 ahead)",  # nothing measured yet: no time is promised
+        "queued (0 ahead), starts in ~0 s",
+        "loading, ~10 s left",  # 5 % done: mostly the measured 10 s
+        "denoising, ~5 s left",
         "encoding, ~1 s left",
-        "storing, ~0 s left",
         "done",
     ]

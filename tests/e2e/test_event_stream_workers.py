@@ -87,7 +87,7 @@ def test_a_stream_on_the_api_follows_a_job_run_by_another_process(
             rest = list(events)
 
     assert queued.event == "queued"
-    assert Video.model_validate_json(queued.data).queue_position == 1
+    assert Video.model_validate_json(queued.data).queue_position == 0
     names = [e.event for e in rest]
     assert names[0] == "started" and names[-1] == "completed", names
     progress = [Video.model_validate_json(e.data).progress for e in rest[:-1]]

@@ -89,23 +89,24 @@ def test_positions_count_down_and_etas_follow_measured_throughput(
     for index, job in enumerate(queued):
         start = at(clock, index * EXPECTED_JOB_SECONDS)
         assert estimator.estimate(job) == Estimate(
-            index + 1, start, start + timedelta(seconds=EXPECTED_JOB_SECONDS)
+            index, start, start + timedelta(seconds=EXPECTED_JOB_SECONDS)
         )
 
-    # The one worker takes them in order; halfway through each, positions have moved up by one.
+    # The one worker takes them in order (positions 0 = next); halfway through each, positions
+    # have moved up by one.
     while queued:
         running, *queued = queued
         lease = claim(runtime)
         assert lease.job_id == running.id
         clock.advance(6)
-        runtime.queue.record_progress(lease, 0.5, "generating")
+        runtime.queue.record_progress(lease, 0.5, "denoising")
         # 6 s elapsed at 50 %: both its own pace and the measured 12 s leave 6 s to go.
         current = runtime.store.get_job(running.id)
         assert estimator.estimate(current) == Estimate(None, None, at(clock, 6))
         for index, job in enumerate(queued):
             start = at(clock, 6 + index * EXPECTED_JOB_SECONDS)
             assert estimator.estimate(job) == Estimate(
-                index + 1, start, start + timedelta(seconds=EXPECTED_JOB_SECONDS)
+                index, start, start + timedelta(seconds=EXPECTED_JOB_SECONDS)
             )
         clock.advance(6)
         done = runtime.queue.complete(lease, OUTPUTS, "testcard")
@@ -141,17 +142,17 @@ def test_without_measurements_there_is_a_position_but_no_times(
 ) -> None:
     first = runtime.database.enqueue(spec())
     second = runtime.database.enqueue(spec())
-    assert estimator.estimate(first).queue_position in (1, 2)
+    assert estimator.estimate(first).queue_position in (0, 1)
     lease = claim(runtime)
     waiting = second if lease.job_id == first.id else first
-    assert estimator.estimate(waiting) == Estimate(1, None, None)
+    assert estimator.estimate(waiting) == Estimate(0, None, None)
     # Once the running job reports progress, its own pace is a measurement.
     clock.advance(5)
     runtime.queue.record_progress(lease, 0.25)
     running = runtime.store.get_job(lease.job_id)
     assert estimator.estimate(running) == Estimate(None, None, at(clock, 15))
     # The waiting job's start is known now, its own duration is not.
-    assert estimator.estimate(waiting) == Estimate(1, at(clock, 15), None)
+    assert estimator.estimate(waiting) == Estimate(0, at(clock, 15), None)
 
 
 def test_another_engines_measurements_do_not_count(
@@ -159,7 +160,7 @@ def test_another_engines_measurements_do_not_count(
 ) -> None:
     run_jobs(runtime, clock, [100], "diffusers")  # settings.engine is testcard
     job = runtime.database.enqueue(spec())
-    assert estimator.estimate(job) == Estimate(1, at(clock, 0), None)
+    assert estimator.estimate(job) == Estimate(0, at(clock, 0), None)
 
 
 def test_a_running_jobs_remaining_time_blends_its_pace_and_the_measured_figure(

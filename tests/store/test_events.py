@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from reelforge.domain.errors import JobFinished
-from reelforge.domain.events import EventType, video_id
+from reelforge.domain.events import EventType, Surface, video_id
 from reelforge.domain.jobs import JobOutputs, Status
 from reelforge.domain.specs import GenerationSpec
 from reelforge.store.database import Database
@@ -42,7 +42,7 @@ def test_a_job_that_completes_records_queued_started_progress_completed(
     lease = database.queue.claim("w1", lease_seconds=30)
     assert lease is not None
     for progress in (0.05, 0.12, 0.19, 0.35, 0.35):
-        database.queue.record_progress(lease, progress, "generating")
+        database.queue.record_progress(lease, progress, "denoising")
     database.queue.heartbeat(lease, 0.5, lease_seconds=30, stage="encoding")
     database.queue.complete(lease, OUTPUTS, "testcard")
     # 0.12 crosses 10%, 0.35 crosses 20% and 30% at once (one event), 0.5 crosses 40% and 50%.
@@ -68,7 +68,7 @@ def test_progress_event_bodies_carry_the_progress_reached(database: Database) ->
     job = database.enqueue(spec(), OWNER)
     lease = database.queue.claim("w1", lease_seconds=30)
     assert lease is not None
-    database.queue.record_progress(lease, 0.3, "generating")
+    database.queue.record_progress(lease, 0.3, "denoising")
     (progress,) = [e for e in database.events.for_job(job.id) if e.type is EventType.PROGRESS]
     data = json.loads(progress.payload)["data"]
     assert data["status"] == "running" and data["progress"] == 30
@@ -261,3 +261,18 @@ def test_prune_forgets_old_events_but_keeps_those_a_delivery_waits_for(
     assert database.events.for_job(old.id) == []
     assert types(database, waiting.id) == ["video.cancelled"]
     assert types(database, recent.id) == ["video.queued"]
+
+
+@pytest.mark.parametrize(
+    ("surface", "shown_as_video"),
+    [("openai", True), ("seed", False), (None, True)],
+)
+def test_events_carry_the_id_of_the_surface_that_created_the_job(
+    database: Database, surface: Surface | None, shown_as_video: bool
+) -> None:
+    job = database.enqueue(spec(), OWNER, surface=surface)
+    (queued,) = database.events.for_job(job.id)
+    data = json.loads(queued.payload)["data"]
+    assert data["id"] == (video_id(job.id) if shown_as_video else job.id)
+    assert data["task_id"] == job.id
+    assert database.jobs.get_job(job.id).surface == surface

@@ -54,7 +54,7 @@ def test_running_jobs_carry_their_progress_and_start(database: Database, clock: 
     assert lease is not None
     started = clock()
     clock.advance(3)
-    database.queue.record_progress(lease, 0.25, "generating")
+    database.queue.record_progress(lease, 0.25, "denoising")
     [running] = database.stats.running()
     assert (running.model, running.seconds, running.progress) == ("sora-2", 8, 0.25)
     assert running.started_at == started

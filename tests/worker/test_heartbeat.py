@@ -52,7 +52,7 @@ def test_progress_is_written_only_when_it_changed(runtime: Runtime) -> None:
     heartbeat.flush_progress()  # nothing new: no write
     assert queue.writes == 1
     job = runtime.store.get_job(run.job_id)
-    assert job.progress == pytest.approx(0.25) and job.stage == "generating"
+    assert job.progress == pytest.approx(0.25) and job.stage == "loading"
     run.set_stage("encoding")
     heartbeat.flush_progress()
     assert queue.writes == 2
@@ -70,6 +70,6 @@ def test_a_cancel_read_with_the_progress_write_reaches_the_run(runtime: Runtime)
 
 def test_a_stale_heartbeat_never_moves_progress_backwards(runtime: Runtime) -> None:
     _, run, _ = running(runtime)
-    runtime.queue.record_progress(run.lease, 0.6, "generating")
-    runtime.queue.heartbeat(run.lease, 0.4, lease_seconds=30, stage="generating")
+    runtime.queue.record_progress(run.lease, 0.6, "denoising")
+    runtime.queue.heartbeat(run.lease, 0.4, lease_seconds=30, stage="denoising")
     assert runtime.store.get_job(run.job_id).progress == pytest.approx(0.6)

@@ -7,8 +7,9 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import UTC, datetime
-from typing import Literal, get_args
+from typing import get_args
 
+from reelforge.api.schemas.common import JobPhase
 from reelforge.api.schemas.openai import Video, VideoError
 from reelforge.api.schemas.seed import SeedTaskResponse, TaskError, TaskInfo
 from reelforge.domain.events import video_id
@@ -31,8 +32,9 @@ _SEED_STATUS = {
     Status.FAILED: "failed",
     Status.CANCELLED: "failed",
 }
-Stage = Literal["generating", "encoding", "storing"]
-_STAGES: dict[str | None, Stage] = {s: s for s in get_args(Stage)}
+_RUNNING_PHASES: dict[str | None, JobPhase] = {
+    phase: phase for phase in get_args(JobPhase) if phase != "queued"
+}
 # The gateway's 3001-3005 mean "the generator could not complete"; 3001 is its generic one.
 _SEED_ERROR_CODES = {
     "cancelled": 3002,
@@ -69,9 +71,13 @@ def iso_millis(moment: datetime) -> str:
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 
-def _stage(job: Job) -> Stage | None:
-    """The running job's stage when it is one the wire schemas name, else None."""
-    return _STAGES.get(job.stage) if job.status is Status.RUNNING else None
+def _phase(job: Job) -> JobPhase | None:
+    """``queued``, a running job's stage (``loading`` until its first write), or None."""
+    if job.status is Status.QUEUED:
+        return "queued"
+    if job.status is Status.RUNNING:
+        return _RUNNING_PHASES.get(job.stage, "loading")
+    return None
 
 
 def _iso_or_none(moment: datetime | None) -> str | None:
@@ -102,7 +108,7 @@ def to_video(job: Job, estimate: Estimate = NO_ESTIMATE) -> Video:
         queue_position=estimate.queue_position,
         estimated_start_at=unix(estimate.estimated_start_at),
         estimated_completion_at=unix(estimate.estimated_completion_at),
-        stage=_stage(job),
+        phase=_phase(job),
     )
 
 
@@ -125,6 +131,6 @@ def to_task(
         queue_position=estimate.queue_position,
         estimated_start_at=_iso_or_none(estimate.estimated_start_at),
         estimated_completion_at=_iso_or_none(estimate.estimated_completion_at),
-        stage=_stage(job),
+        phase=_phase(job),
     )
     return SeedTaskResponse(task_info=info, videos=videos)

@@ -88,6 +88,7 @@ async def create_video(
         seconds=body.fields.seconds,
         first_frame=body.first_frame,
         webhook_url=body.fields.webhook_url,
+        surface="openai",
     )
     scope = idempotency_scope(key.id, "/v1/videos", body.canonical, idempotency_key, retry_count)
     render = _renderer(context.estimator)
@@ -215,6 +216,7 @@ async def remix_video(
         size=source.spec.size,
         seconds=source.spec.seconds,
         remix_of=source,
+        surface="openai",
     )
     route = f"/v1/videos/{video_id}/remix"
     canonical = body.model_dump_json().encode()

@@ -115,6 +115,7 @@ async def _create(
         seconds=body.seconds,
         first_frame=body.image,
         webhook_url=body.webhook_url,
+        surface="seed",
     )
     admitted = await run_in_threadpool(
         admission.submit, owner, request, render=_renderer(estimator), idempotency=scope

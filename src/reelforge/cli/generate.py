@@ -138,9 +138,9 @@ def _with_option(exc: SpecError | EngineLoadError) -> str:
 def progress_watcher(
     out: Console = console, now: Callable[[], datetime] = lambda: datetime.now(UTC)
 ) -> Callable[[JobProgress | None], None]:
-    """A callback driving a rich progress bar through the job's phases: ``queued (position
-    N)`` -> ``generating`` -> ``encoding`` -> ``storing`` -> ``done``, each drawn as soon as it
-    is seen, with the time left when the server has measured enough to estimate it."""
+    """A callback driving a rich progress bar through the job's phases: ``queued (N ahead)``
+    -> ``loading`` -> ``denoising`` -> ``encoding`` -> ``done``, each drawn as soon as it is
+    seen, with the time left when the server has measured enough to estimate it."""
     progress = Progress(
         TextColumn("{task.description}"),
         BarColumn(),

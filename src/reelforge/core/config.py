@@ -167,7 +167,7 @@ class Settings(BaseSettings):
     )
     webhook_allow_private: list[str] = Field(
         default_factory=list,
-        description='Networks webhooks may be sent to although they are private, loopback or '
+        description="Networks webhooks may be sent to although they are private, loopback or "
         'link-local, for on-premise receivers, e.g. ["10.0.0.0/8", "127.0.0.1/32"]. Empty: '
         "only public addresses.",
     )

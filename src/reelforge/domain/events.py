@@ -12,11 +12,14 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from reelforge.domain.jobs import Job, Status
 
 VIDEO_ID_PREFIX = "video_"
+
+Surface = Literal["openai", "seed"]
+"""The API surface a job was created on."""
 
 
 class EventType(enum.StrEnum):
@@ -73,9 +76,10 @@ def video_id(job_id: str) -> str:
 
 
 def event_data(job: Job) -> dict[str, Any]:
-    """The job as an event carries it: both surfaces' ids and what changed."""
+    """The job as an event carries it: ``id`` in the creating surface's form (``video_...``;
+    a seed task's uuid), ``task_id`` (the uuid) always, and what changed."""
     data: dict[str, Any] = {
-        "id": video_id(job.id),
+        "id": job.id if job.surface == "seed" else video_id(job.id),
         "task_id": job.id,
         "object": "video",
         "status": job.status.value,

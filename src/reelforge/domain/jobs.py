@@ -58,7 +58,10 @@ class Job:
     lease_expires_at: datetime | None
     remixed_from: str | None = None
     stage: str | None = None
-    """What a running job is doing: ``generating``, ``encoding`` or ``storing``."""
+    """What a running job is doing: ``loading`` (claimed, before the engine's first step),
+    ``denoising`` (the engine's steps) or ``encoding`` (muxing, previews, storing)."""
+    surface: str | None = None
+    """The API surface that created it: ``openai``, ``seed``, or None (the command line)."""
 
 
 @dataclass(frozen=True, slots=True)

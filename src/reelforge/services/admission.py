@@ -27,6 +27,7 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from reelforge.domain.errors import IdempotencyConflict, PolicyRefused, SpecError
+from reelforge.domain.events import Surface
 from reelforge.domain.jobs import Job, Status
 from reelforge.domain.specs import GenerationSpec
 from reelforge.notify.urls import WebhookUrlPolicy
@@ -59,6 +60,8 @@ class VideoRequest:
     seed: int | None = None
     webhook_url: str | None = None
     """Also receives the job's terminal events, signed with the key's own webhook secret."""
+    surface: Surface | None = None
+    """The API surface that created the job (its events then carry that surface's id)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +141,7 @@ class Admission:
                 retention=timedelta(seconds=self.retention_seconds),
                 idempotency=reply,
                 webhook_url=request.webhook_url,
+                surface=request.surface,
             )
         except BaseException:
             self.blobs.delete_prefix(layout.input_prefix(job_id))

@@ -47,7 +47,7 @@ SAMPLES = 20
 @dataclass(frozen=True, slots=True)
 class Estimate:
     queue_position: int | None
-    """1 = next to start; None unless queued."""
+    """How many queued jobs start before this one (0 = next); None unless queued."""
     estimated_start_at: datetime | None
     """None when running or terminal, or when nothing has been measured yet."""
     estimated_completion_at: datetime | None
@@ -109,7 +109,7 @@ class QueueEstimator:
 
     def _estimate_queued(self, job: Job, ahead: QueuedAhead) -> Estimate:
         snapshot, now = self._current()
-        position = ahead.count + 1
+        position = ahead.count  # 0 = next, as fal's queue_position
         delay = self._start_delay(snapshot, now, ahead)
         if delay is None:
             return Estimate(position, None, None)

@@ -3,8 +3,8 @@
 The job enters through the same ``Admission`` as the API surfaces (validation, content policy,
 face check, retention deadline), then an in-process worker runs it. While it waits and runs,
 ``watch`` gets a ``JobProgress`` every ``POLL_SECONDS``: the job as stored, its queue position
-and estimates, and a phase to show (``queued (position N)`` -> ``generating`` -> ``encoding``
--> ``storing`` -> ``done``). The database may be shared with a server, so the job can wait
+and estimates, and a phase to show (``queued (N ahead)`` -> ``loading`` -> ``denoising`` ->
+``encoding`` -> ``done``). The database may be shared with a server, so the job can wait
 behind other work.
 """
 
@@ -40,14 +40,14 @@ class JobProgress:
 
     @property
     def phase(self) -> str:
-        """``queued (position N)``, ``generating``, ``encoding``, ``storing``, ``done``,
-        ``failed`` or ``cancelled``."""
+        """``queued (N ahead)``, ``loading``, ``denoising``, ``encoding``, ``done``, ``failed``
+        or ``cancelled``."""
         job = self.job
         if job.status is Status.QUEUED:
             position = self.estimate.queue_position
-            return f"queued (position {position})" if position is not None else "queued"
+            return f"queued ({position} ahead)" if position is not None else "queued"
         if job.status is Status.RUNNING:
-            return job.stage or "generating"  # claimed; the first stage write is due
+            return job.stage or "loading"  # claimed; the first stage write is due
         return "done" if job.status is Status.COMPLETED else job.status.value
 
 

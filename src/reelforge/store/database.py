@@ -17,6 +17,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from reelforge.domain.errors import IdempotencyConflict
+from reelforge.domain.events import Surface
 from reelforge.domain.jobs import Job
 from reelforge.domain.specs import GenerationSpec
 from reelforge.store.db import WRITE, check_connection, create_db_engine, migrate
@@ -101,11 +102,13 @@ class Database:
         retention: timedelta | None = None,
         idempotency: IdempotentReply | None = None,
         webhook_url: str | None = None,
+        surface: Surface | None = None,
     ) -> Job:
         """Queue a job, kept ``retention`` after its creation (None: until deleted), with its
         ``video.queued`` event; with ``idempotency``, store its rendered response under the
         claimed key in the same transaction (``IdempotencyConflict`` when another request took
-        the key). ``webhook_url`` (already checked) also receives the job's terminal events."""
+        the key). ``webhook_url`` (already checked) also receives the job's terminal events;
+        ``surface`` (the creating API surface) decides which id the events carry."""
         with self._engine.connect().execution_options(**WRITE) as conn, conn.begin():
             job = self.jobs.insert_queued(
                 conn,
@@ -115,6 +118,7 @@ class Database:
                 remixed_from=remixed_from,
                 retention=retention,
                 webhook_url=webhook_url,
+                surface=surface,
             )
             if idempotency is not None:
                 self._complete(conn, idempotency, job)

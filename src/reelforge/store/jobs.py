@@ -63,6 +63,7 @@ class JobStore:
         remixed_from: str | None,
         retention: timedelta | None,
         webhook_url: str | None = None,
+        surface: str | None = None,
     ) -> Job:
         """Insert a queued job and its ``video.queued`` event inside the caller's transaction
         (``Database.enqueue``'s)."""
@@ -87,6 +88,7 @@ class JobStore:
             "updated_at": now,
             "expires_at": expires_at,
             "webhook_url": webhook_url,
+            "surface": surface,
         }
         conn.execute(jobs.insert().values(**values))
         self.events.record(conn, job_id, EventType.QUEUED)
@@ -293,4 +295,5 @@ def row_to_job(row: Mapping[str, Any] | sa.RowMapping) -> Job:
         lease_expires_at=row["lease_expires_at"],
         remixed_from=row["remixed_from"],
         stage=row["stage"],
+        surface=row["surface"],
     )

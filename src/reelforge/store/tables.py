@@ -50,10 +50,12 @@ jobs = sa.Table(
     sa.Column("thumbnail_key", sa.String(512), nullable=True),
     sa.Column("spritesheet_key", sa.String(512), nullable=True),
     sa.Column("engine", sa.String(64), nullable=True),
-    # What the running job is doing (generating, encoding, storing): for progress displays.
+    # What the running job is doing (loading, denoising, encoding): for progress displays.
     sa.Column("stage", sa.String(16), nullable=True),
     # A create's own webhook URL (checked at admission); terminal events are sent to it too.
     sa.Column("webhook_url", sa.Text, nullable=True),
+    # The API surface that created the job (openai | seed; NULL: the command line).
+    sa.Column("surface", sa.String(16), nullable=True),
     sa.Index("ix_jobs_status_created", "status", "created_at"),
     sa.Index("ix_jobs_owner_created", "owner", "created_at"),
     sa.Index("ix_jobs_lease_expires", "lease_expires_at"),

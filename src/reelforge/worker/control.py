@@ -29,7 +29,7 @@ class RunControl:
         self.lease = lease
         self._poll_cancel = poll_cancel
         self._progress = 0.0
-        self._stage = "generating"
+        self._stage = "loading"
         self._cancelled = threading.Event()
         self._lost = threading.Event()
         self._released = threading.Event()
@@ -56,7 +56,8 @@ class RunControl:
         self._progress = max(self._progress, min(fraction, 1.0))
 
     def set_stage(self, stage: str) -> None:
-        """``generating`` (the engine), ``encoding`` (media), ``storing`` (blobs)."""
+        """``loading`` (before the engine's first step), ``denoising`` (the engine's steps),
+        ``encoding`` (media and storing it)."""
         self._stage = stage
 
     def cancel(self) -> None:
@@ -70,6 +71,8 @@ class RunControl:
 
     def step(self, done: float, total: float, stage: str = "") -> None:
         self.steps += 1
+        if self._stage == "loading":
+            self._stage = "denoising"
         if total > 0:
             self.set_progress(ENGINE_SHARE * done / total)
         self.check()

@@ -90,7 +90,6 @@ class JobExecutor:
             encode = replace(ENCODE, preset=self.runtime.settings.encode_preset)
             files = render_media(output, job.spec, workdir, settings=encode)
             control.check()
-            control.set_stage("storing")
             control.set_progress(0.97)
             keys = layout.attempt_outputs(lease.job_id, lease.token)
             blobs = self.runtime.blobs

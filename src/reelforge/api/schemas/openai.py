@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from reelforge.api.schemas.common import IMAGE_SOURCE_PATTERN
+from reelforge.api.schemas.common import IMAGE_SOURCE_PATTERN, JobPhase
 from reelforge.domain.limits import MAX_IMAGE_FIELD_CHARS, MAX_PROMPT_CHARS
 from reelforge.domain.limits import ModelName as VideoModelName
 
@@ -74,9 +74,9 @@ class Video(BaseModel):
     # ReelForge extensions (additive: clients that do not know them ignore them).
     queue_position: int | None = Field(
         default=None,
-        ge=1,
-        description="ReelForge extension. While queued: 1 + the videos that start before this "
-        "one (1 = next). Null otherwise.",
+        ge=0,
+        description="ReelForge extension. While queued: how many videos start before this one "
+        "(0 = next). Null otherwise.",
     )
     estimated_start_at: int | None = Field(
         default=None,
@@ -90,9 +90,11 @@ class Video(BaseModel):
         "(unix seconds), from measured speed and its own progress. Null when finished or "
         "nothing has been measured yet.",
     )
-    stage: Literal["generating", "encoding", "storing"] | None = Field(
+    phase: JobPhase | None = Field(
         default=None,
-        description="ReelForge extension. While in progress: what it is doing. Null otherwise.",
+        description="ReelForge extension. `queued`; while in progress `loading` (before the "
+        "model's first step), `denoising` (the model's steps) or `encoding` (the MP4 and "
+        "previews). Null when finished.",
     )
 
 

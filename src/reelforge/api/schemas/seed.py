@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from reelforge.api.schemas.common import IMAGE_SOURCE_PATTERN
+from reelforge.api.schemas.common import IMAGE_SOURCE_PATTERN, JobPhase
 from reelforge.domain.limits import MAX_IMAGE_FIELD_CHARS
 
 SeedStatus = Literal["pending", "processing", "completed", "failed"]
@@ -92,9 +92,9 @@ class TaskInfo(BaseModel):
     # ReelForge extensions (additive; omitted when not known).
     queue_position: int | None = Field(
         default=None,
-        ge=1,
-        description="ReelForge extension. While pending: 1 + the tasks that start before this "
-        "one (1 = next).",
+        ge=0,
+        description="ReelForge extension. While pending: how many tasks start before this one "
+        "(0 = next).",
     )
     estimated_start_at: str | None = Field(
         default=None,
@@ -109,9 +109,11 @@ class TaskInfo(BaseModel):
         description="ReelForge extension. While pending or processing: when it should complete "
         "(ISO-8601 UTC, ms, `Z`), from measured speed and its own progress.",
     )
-    stage: Literal["generating", "encoding", "storing"] | None = Field(
+    phase: JobPhase | None = Field(
         default=None,
-        description="ReelForge extension. While processing: what the task is doing.",
+        description="ReelForge extension. `queued` while pending; while processing `loading` "
+        "(before the model's first step), `denoising` (the model's steps) or `encoding` (the "
+        "MP4 and previews). Omitted when finished.",
     )
 
 

@@ -24,6 +24,7 @@ def upgrade() -> None:
     with op.batch_alter_table("jobs") as batch:
         batch.add_column(sa.Column("stage", sa.String(16), nullable=True))
         batch.add_column(sa.Column("webhook_url", sa.Text, nullable=True))
+        batch.add_column(sa.Column("surface", sa.String(16), nullable=True))
     _create_events()
     _create_endpoints()
     _create_deliveries()
@@ -125,5 +126,6 @@ def downgrade() -> None:
     op.drop_table("webhook_endpoints")
     op.drop_table("job_events")
     with op.batch_alter_table("jobs") as batch:
+        batch.drop_column("surface")
         batch.drop_column("webhook_url")
         batch.drop_column("stage")
