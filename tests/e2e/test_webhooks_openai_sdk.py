@@ -13,7 +13,6 @@ import openai
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-from reelforge.domain.events import video_id
 from tests.support.live import LiveServer, running_server
 from tests.support.wait import wait_for
 from tests.support.webhook_receiver import Received, WebhookReceiver
@@ -112,10 +111,11 @@ def test_per_request_webhook_url_is_signed_with_the_keys_secret(
         secret = http.get("/v1/webhook_secret").json()["signing_secret"]
     task_id = created.json()["task_info"]["id"]
 
-    request = delivery_of(receiver, "video.completed", video_id(task_id), "/hooks?job=seed")
+    # A seed task's events carry its uuid, the id its creator knows, in data.id and data.task_id.
+    request = delivery_of(receiver, "video.completed", task_id, "/hooks?job=seed")
 
     event = client.webhooks.unwrap(request.body, request.headers, secret=secret)
-    assert json.loads(request.body)["data"]["task_id"] == task_id  # the seed surface's id
+    assert json.loads(request.body)["data"]["task_id"] == task_id
     assert event.type == "video.completed"  # type: ignore[comparison-overlap]
 
 
