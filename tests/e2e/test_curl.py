@@ -60,7 +60,15 @@ def test_curl_example_then_poll_then_download(
     created = run_curl(curl, live_server)
     info = created["task_info"]
     assert isinstance(info, dict)
-    assert set(info) == {"id", "status", "created_at", "updated_at"}
+    # The gateway's four fields, plus only ReelForge's documented, additive extensions.
+    assert {"id", "status", "created_at", "updated_at"} <= set(info)
+    assert set(info) - {"id", "status", "created_at", "updated_at"} <= {
+        "queue_position",
+        "estimated_start_at",
+        "estimated_completion_at",
+        "phase",
+    }
+    assert info["phase"] == "queued" and isinstance(info["queue_position"], int)
     assert str(uuid.UUID(info["id"])) == info["id"]
     assert info["status"] == "pending"
     assert TIMESTAMP.match(info["created_at"]) and TIMESTAMP.match(info["updated_at"])

@@ -1,7 +1,7 @@
 """Watching jobs: 100 clients polling ``GET /v1/videos/{id}`` every second vs 100 event
 streams (``GET /v1/videos/{id}/events``), against the same server process in the same run.
 
-    .venv/bin/python bench/sse_vs_polling.py [--clients 100] [--seconds 60] [--rounds 2]
+    .venv/bin/python bench/bench_streams.py [--clients 100] [--seconds 60] [--rounds 2]
 
 One ReelForge server (uvicorn, API only: no workers) runs in a subprocess on SQLite (or the
 ``--database-url`` given). This process plays the workers: it claims one job per client and
