@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request
@@ -22,7 +21,7 @@ from reelforge.api.errors import ApiError, documented, not_found
 from reelforge.api.mapping import job_id_from_video_id, to_video
 from reelforge.api.openai_body import read_create_body
 from reelforge.api.openapi_bodies import CREATE_VIDEO_BODY
-from reelforge.api.replies import stored_response
+from reelforge.api.replies import Render, render_once, stored_response
 from reelforge.api.schemas.openai import (
     VIDEO_ID_PATTERN,
     OpenAIError,
@@ -253,19 +252,12 @@ def _find(context: ContextDep, video_id: str, owner: str) -> Job:
         raise not_found(f"video {video_id[:64]!r}") from None
 
 
-def _renderer(estimator: QueueEstimator) -> Callable[[Job], StoredResponse]:
-    """Render a created video with its queue position and estimates, computed once: admission
-    renders inside the enqueue (the idempotency record) and again for the reply, and a replay
-    must be byte-identical to the first answer."""
-    rendered: dict[str, StoredResponse] = {}
-
-    def render(job: Job) -> StoredResponse:
-        if job.id not in rendered:
-            video = to_video(job, estimator.estimate(job))
-            rendered[job.id] = StoredResponse(200, video.model_dump_json(), job.id)
-        return rendered[job.id]
-
-    return render
+def _renderer(estimator: QueueEstimator) -> Render:
+    return render_once(
+        lambda job: StoredResponse(
+            200, to_video(job, estimator.estimate(job)).model_dump_json(), job.id
+        )
+    )
 
 
 def _stored(admitted: Admitted, poll_after_ms: int) -> Response:

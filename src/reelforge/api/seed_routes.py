@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -20,7 +19,7 @@ from reelforge.api.deps import (
 )
 from reelforge.api.errors import ApiError, documented, not_found
 from reelforge.api.mapping import job_id_from_task_id, to_task
-from reelforge.api.replies import stored_response
+from reelforge.api.replies import Render, render_once, stored_response
 from reelforge.api.schemas.seed import (
     GatewayError,
     SeedCreateRequest,
@@ -215,16 +214,11 @@ def _find(context: ContextDep, task_id: str, owner: str | None) -> Job:
         raise not_found(f"task {task_id[:64]!r}") from None
 
 
-def _renderer(estimator: QueueEstimator) -> Callable[[Job], StoredResponse]:
-    """Render a created task with its queue position and estimates, computed once: admission
-    renders inside the enqueue (the idempotency record) and again for the reply, and a replay
-    must be byte-identical to the first answer."""
-    rendered: dict[str, StoredResponse] = {}
-
-    def render(job: Job) -> StoredResponse:
-        if job.id not in rendered:
-            body = to_task(job, estimate=estimator.estimate(job)).model_dump_json(exclude_none=True)
-            rendered[job.id] = StoredResponse(202, body, job.id)
-        return rendered[job.id]
-
-    return render
+def _renderer(estimator: QueueEstimator) -> Render:
+    return render_once(
+        lambda job: StoredResponse(
+            202,
+            to_task(job, estimate=estimator.estimate(job)).model_dump_json(exclude_none=True),
+            job.id,
+        )
+    )

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from reelforge.api.schemas.common import IMAGE_SOURCE_PATTERN, JobPhase
+from reelforge.api.schemas.common import IMAGE_SOURCE_PATTERN, JobPhase, WebhookUrl
 from reelforge.domain.limits import MAX_IMAGE_FIELD_CHARS, MAX_PROMPT_CHARS
 from reelforge.domain.limits import ModelName as VideoModelName
 
@@ -38,14 +38,7 @@ class VideoCreateRequest(BaseModel):
     seconds: VideoSeconds = Field(default="4", description='A string: "4", "8" or "12".')
     size: VideoSize = "720x1280"
     input_reference: ImageReference | None = None
-    webhook_url: str | None = Field(
-        default=None,
-        max_length=2048,
-        description="ReelForge extension: an http(s) URL (public, or in a network the operator "
-        "allows) that also receives this video's terminal events (video.completed, "
-        "video.failed, video.cancelled) as Standard Webhooks, signed with your key's secret "
-        "(GET /v1/webhook_secret).",
-    )
+    webhook_url: WebhookUrl = None
 
 
 class VideoRemixRequest(BaseModel):

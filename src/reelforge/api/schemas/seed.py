@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from reelforge.api.schemas.common import IMAGE_SOURCE_PATTERN, JobPhase
+from reelforge.api.schemas.common import IMAGE_SOURCE_PATTERN, JobPhase, WebhookUrl
 from reelforge.domain.limits import MAX_IMAGE_FIELD_CHARS
 
 SeedStatus = Literal["pending", "processing", "completed", "failed"]
@@ -41,14 +41,7 @@ class SeedCreateRequest(BaseModel):
     size: Literal["720x1280", "1280x720"] = Field(
         default="1280x720", description="Resolution, width x height."
     )
-    webhook_url: str | None = Field(
-        default=None,
-        max_length=2048,
-        description="ReelForge extension: an http(s) URL (public, or in a network the operator "
-        "allows) that also receives this video's terminal events (video.completed, "
-        "video.failed, video.cancelled) as Standard Webhooks, signed with your key's secret "
-        "(GET /v1/webhook_secret).",
-    )
+    webhook_url: WebhookUrl = None
 
 
 class SeedProCreateRequest(BaseModel):
@@ -67,14 +60,7 @@ class SeedProCreateRequest(BaseModel):
         description="Resolution. 1024x1792 and 1792x1024 are refused (400) by engines that "
         "cannot make them; the error lists the sizes this server supports.",
     )
-    webhook_url: str | None = Field(
-        default=None,
-        max_length=2048,
-        description="ReelForge extension: an http(s) URL (public, or in a network the operator "
-        "allows) that also receives this video's terminal events (video.completed, "
-        "video.failed, video.cancelled) as Standard Webhooks, signed with your key's secret "
-        "(GET /v1/webhook_secret).",
-    )
+    webhook_url: WebhookUrl = None
 
 
 class TaskError(BaseModel):
