@@ -73,3 +73,15 @@ def test_a_stale_heartbeat_never_moves_progress_backwards(runtime: Runtime) -> N
     runtime.queue.record_progress(run.lease, 0.6, "denoising")
     runtime.queue.heartbeat(run.lease, 0.4, lease_seconds=30, stage="denoising")
     assert runtime.store.get_job(run.job_id).progress == pytest.approx(0.6)
+
+
+def test_stage_follows_the_engines_steps_even_while_frames_are_encoded(runtime: Runtime) -> None:
+    _, run, _ = running(runtime)
+    assert run.stage == "loading"
+    run.step(1, 10)
+    assert run.stage == "denoising"
+    run.set_stage("encoding")  # the executor starts muxing while a lazy engine still steps
+    run.step(2, 10)
+    assert run.stage == "denoising"
+    run.step(10, 10)
+    assert run.stage == "encoding"

@@ -71,8 +71,9 @@ class RunControl:
 
     def step(self, done: float, total: float, stage: str = "") -> None:
         self.steps += 1
-        if self._stage == "loading":
-            self._stage = "denoising"
+        # Engines that hand back frames lazily run their steps while the encoder pulls frames:
+        # the job is denoising until its last step, whatever the executor said before.
+        self._stage = "denoising" if done < total else "encoding"
         if total > 0:
             self.set_progress(ENGINE_SHARE * done / total)
         self.check()
