@@ -226,12 +226,33 @@ def test_cancelled_video_reads_as_failed_with_code_cancelled(
     live_server: LiveServer, client: openai.OpenAI
 ) -> None:
     video = client.videos.create(prompt="cancel me", seconds="12")
-    live_server.runtime.store.request_cancel(_job_id(video.id))
+    # The SDK has no videos.cancel: its generic post reaches ReelForge's cancel endpoint.
+    answer = client.post(f"/videos/{video.id}/cancel", cast_to=openai.types.Video)
+    assert answer.id == video.id
     done = client.videos.poll(video.id)
     assert done.status == "failed"
     assert done.error is not None and done.error.code == "cancelled"
     with pytest.raises(openai.BadRequestError, match="has no content"):
         client.videos.download_content(video.id)
+
+
+def test_cancel_of_a_completed_video_is_a_conflict_the_sdk_does_not_retry(
+    live_server: LiveServer, completed: openai.types.Video
+) -> None:
+    attempts: list[str] = []
+    http = openai.DefaultHttpxClient(
+        event_hooks={"request": [lambda request: attempts.append(request.url.path)]}
+    )
+    client = openai.OpenAI(
+        api_key=live_server.token,
+        base_url=live_server.base_url + "/v1",
+        http_client=http,
+        max_retries=3,  # the SDK retries a 409 unless told not to
+    )
+    with pytest.raises(openai.ConflictError, match="already completed"):
+        client.post(f"/videos/{completed.id}/cancel", cast_to=openai.types.Video)
+    assert attempts == [f"/v1/videos/{completed.id}/cancel"]
+    assert client.videos.retrieve(completed.id).status == "completed"
 
 
 def test_remix_prompt_goes_through_the_content_policy(
