@@ -14,13 +14,12 @@ headers one byte at a time cannot hold us past it either.
 
 from __future__ import annotations
 
-import contextlib
 import http.client
 import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
@@ -31,10 +30,12 @@ from urllib.parse import urljoin
 
 from reelforge.domain.errors import SpecError
 from reelforge.domain.limits import MAX_IMAGE_BYTES, describe_size
+from reelforge.net.connect import ConnectFailed, describe_error, open_connection, socket_timeout
 from reelforge.net.netcheck import (
     DEFAULT_PORTS,
-    ImageURL,
+    HttpURL,
     explain_blocked,
+    is_ip_literal,
     is_public_address,
     parse_image_url,
     shorten_url,
@@ -55,14 +56,14 @@ def system_resolver(host: str, port: int) -> list[str]:
 
 
 class _Deadline:
-    """The whole fetch's time budget."""
+    """The whole fetch's time budget; ``end`` is its ``time.monotonic()`` instant."""
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
-        self._end = time.monotonic() + seconds
+        self.end = time.monotonic() + seconds
 
     def remaining(self) -> float:
-        return max(0.0, self._end - time.monotonic())
+        return max(0.0, self.end - time.monotonic())
 
     @property
     def expired(self) -> bool:
@@ -70,7 +71,7 @@ class _Deadline:
 
     def socket_timeout(self) -> float:
         """A socket timeout for the next operation; never 0 (that would mean non-blocking)."""
-        return max(self.remaining(), 0.001)
+        return socket_timeout(self.end)
 
     def error(self) -> SpecError:
         return _error(
@@ -138,6 +139,10 @@ class ImageFetcher:
             return self._follow(url, deadline)
         except SpecError:
             raise
+        except ConnectFailed as exc:
+            if deadline.expired:
+                raise deadline.error() from exc
+            raise _error(f"could not connect to the image host ({exc.reasons})") from exc
         except (OSError, http.client.HTTPException) as exc:
             if deadline.expired:
                 raise deadline.error() from exc
@@ -159,7 +164,7 @@ class ImageFetcher:
             "send the final URL of the image"
         )
 
-    def _checked_addresses(self, parsed: ImageURL, deadline: _Deadline) -> list[str]:
+    def _checked_addresses(self, parsed: HttpURL, deadline: _Deadline) -> list[str]:
         """Resolve once; every address must be allowed, else the whole URL is refused."""
         usual_port = parsed.port in DEFAULT_PORTS.values()
         if not usual_port and not self._port_allowlisted(parsed.port):
@@ -178,7 +183,7 @@ class ImageFetcher:
         return addresses
 
     def _resolve(self, host: str, port: int, deadline: _Deadline) -> list[str]:
-        if _is_ip_literal(host):
+        if is_ip_literal(host):
             return [host]
         future = self._dns_pool.submit(self._resolver, host, port)
         try:
@@ -209,60 +214,21 @@ class ImageFetcher:
             return self._tls
 
     def _exchange(
-        self, parsed: ImageURL, addresses: list[str], deadline: _Deadline
+        self, parsed: HttpURL, addresses: list[str], deadline: _Deadline
     ) -> bytes | _Redirect:
         """One request to a checked address: the body, or where the server redirected us."""
-        sock = _connect_first(addresses, parsed.port, deadline)
-        watchdog = _Watchdog(sock, deadline.remaining())
-        try:
-            tls = self._tls_context() if parsed.is_tls else None
-            if tls is not None:
-                sock = watchdog.sock = tls.wrap_socket(sock, server_hostname=parsed.host)
-            connection = _connection_on(sock, parsed, tls)
-            try:
-                outcome = _get(connection, sock, parsed, deadline, self.max_bytes)
-            finally:
-                connection.close()
-        finally:
-            watchdog.disarm()
-            sock.close()
-        if watchdog.fired:  # the shutdown may have looked like a clean end of the body
+        tls = self._tls_context() if parsed.is_tls else None
+        with open_connection(parsed, addresses, deadline.end, tls) as link:
+            outcome = _get(link.connection, link.sock, parsed, deadline, self.max_bytes)
+        if link.watchdog.fired:  # the shutdown may have looked like a clean end of the body
             raise deadline.error()
         return outcome
-
-
-class _Watchdog:
-    """Shuts the socket down when the deadline passes, waking a thread blocked on it."""
-
-    def __init__(self, sock: socket.socket, seconds: float) -> None:
-        self.sock = sock  # replaced by the TLS socket once the handshake is set up
-        self._lock = threading.Lock()
-        self._armed = True
-        self.fired = False
-        self._timer = threading.Timer(seconds, self._fire)
-        self._timer.daemon = True
-        self._timer.start()
-
-    def disarm(self) -> None:
-        """After this returns the watchdog never touches the socket, so closing it is safe."""
-        with self._lock:
-            self._armed = False
-        self._timer.cancel()
-
-    def _fire(self) -> None:
-        with self._lock:
-            if not self._armed:
-                return
-            self.fired = True
-            # Plain shutdown on the descriptor, TLS state untouched; it may be closed already.
-            with contextlib.suppress(OSError):
-                socket.socket.shutdown(self.sock, socket.SHUT_RDWR)
 
 
 def _get(
     connection: http.client.HTTPConnection,
     sock: socket.socket,
-    parsed: ImageURL,
+    parsed: HttpURL,
     deadline: _Deadline,
     max_bytes: int,
 ) -> bytes | _Redirect:
@@ -312,38 +278,6 @@ def _read_capped(
         chunks.append(chunk)
 
 
-def _connect_first(addresses: Iterable[str], port: int, deadline: _Deadline) -> socket.socket:
-    """A TCP connection to the first checked address that answers (no name resolution here)."""
-    failures: list[str] = []
-    for address in addresses:
-        family = socket.AF_INET6 if ":" in address else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        sock.settimeout(deadline.socket_timeout())
-        try:
-            sock.connect((address, port))
-        except OSError as exc:
-            sock.close()
-            failures.append(f"{address}: {_describe(exc)}")
-            if deadline.expired:
-                raise deadline.error() from exc
-            continue
-        return sock
-    raise _error(f"could not connect to the image host ({'; '.join(failures)})")
-
-
-def _connection_on(
-    sock: socket.socket, parsed: ImageURL, tls: ssl.SSLContext | None
-) -> http.client.HTTPConnection:
-    """An http.client connection that uses our socket, so it never connects by itself."""
-    connection = (
-        http.client.HTTPConnection(parsed.host, parsed.port)
-        if tls is None
-        else http.client.HTTPSConnection(parsed.host, parsed.port, context=tls)
-    )
-    connection.sock = sock  # Host header still says parsed.host (and :port if not default)
-    return connection
-
-
 def _parse_allow_entry(entry: str) -> tuple[str, int]:
     host, sep, port = entry.rpartition(":")
     try:
@@ -361,14 +295,6 @@ def _parse_allow_entry(entry: str) -> tuple[str, int]:
     return str(address), port_number
 
 
-def _is_ip_literal(host: str) -> bool:
-    try:
-        ip_address(host)
-    except ValueError:
-        return False
-    return True
-
-
 def _port_error(port: int) -> SpecError:
     return _error(f"image URL uses port {port}; only ports 80 (http) and 443 (https) are allowed")
 
@@ -381,17 +307,13 @@ def _too_large(max_bytes: int, detail: str) -> SpecError:
 
 
 def _describe(exc: BaseException) -> str:
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return f"its TLS certificate is not valid ({exc.verify_message})"
+    """``describe_error``'s words, plus what a server that is not an image host tends to do."""
     if isinstance(exc, http.client.BadStatusLine) and not isinstance(exc, ConnectionError):
         sent = str(exc.args[0]) if exc.args else ""
         return f"the server did not answer with HTTP (it sent {sent[:60]!r})"
     if isinstance(exc, http.client.IncompleteRead):
         return "the answer ended early or its chunked encoding is broken"
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror
-    text = str(exc) or type(exc).__name__
-    return text if len(text) <= 120 else text[:117] + "..."  # may quote the server's bytes
+    return describe_error(exc)
 
 
 def _error(message: str) -> SpecError:

@@ -78,6 +78,15 @@ def is_public_address(ip: str) -> bool:
     return _deny_reason(ip) is None
 
 
+def is_ip_literal(host: str) -> bool:
+    """True when ``host`` is an IP address already (nothing to resolve)."""
+    try:
+        ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
 def explain_blocked(ip: str) -> str:
     """Why ``ip`` is denied, e.g. ``"169.254.169.254 is link-local (169.254.0.0/16)"``."""
     reason = _deny_reason(ip)
@@ -139,8 +148,9 @@ def _ipv6_reason(address: IPv6Address, shown: str) -> str | None:
 
 
 @dataclass(frozen=True, slots=True)
-class ImageURL:
-    """A parsed http(s) URL that passed the syntax rules (no userinfo, ASCII only)."""
+class HttpURL:
+    """A parsed http(s) URL that passed the syntax rules (no userinfo, ASCII only): an image
+    URL (``parse_image_url``) or a webhook URL (``notify.urls.parse_webhook_url``)."""
 
     url: str
     scheme: str
@@ -153,7 +163,7 @@ class ImageURL:
         return self.scheme == "https"
 
 
-def parse_image_url(url: str) -> ImageURL:
+def parse_image_url(url: str) -> HttpURL:
     """Check an image URL's form; errors say which rule it broke and what to send instead."""
     if len(url) > MAX_URL_CHARS:
         raise _error(f"image URL is {len(url)} characters; the limit is {MAX_URL_CHARS}")
@@ -184,7 +194,7 @@ def parse_image_url(url: str) -> ImageURL:
         raise _error(f"image URL has an invalid port ({exc})") from exc
     port = DEFAULT_PORTS[scheme] if explicit_port is None else explicit_port
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    return ImageURL(url=url, scheme=scheme, host=host, port=port, target=target)
+    return HttpURL(url=url, scheme=scheme, host=host, port=port, target=target)
 
 
 def shorten_url(url: str, limit: int = 200) -> str:

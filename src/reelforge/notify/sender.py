@@ -12,9 +12,7 @@ answer's ``Retry-After`` (seconds or an HTTP date) is passed on for the retry sc
 
 from __future__ import annotations
 
-import contextlib
 import http.client
-import socket
 import ssl
 import threading
 import time
@@ -23,7 +21,8 @@ from email.utils import parsedate_to_datetime
 from typing import Final
 
 from reelforge.domain.errors import SpecError
-from reelforge.notify.urls import WebhookTarget, WebhookUrlPolicy, parse_webhook_url
+from reelforge.net.connect import ConnectFailed, describe_error, open_connection, socket_timeout
+from reelforge.notify.urls import WebhookUrlPolicy, parse_webhook_url
 
 _MAX_ERROR_CHARS: Final = 300
 _RESPONSE_BYTES_READ: Final = 4096
@@ -84,85 +83,19 @@ class WebhookSender:
         """The answer's status and its ``Retry-After`` header."""
         target = parse_webhook_url(url)
         addresses = self.policy.addresses(target)
-        sock = _connect_first(addresses, target.port, deadline)
-        watchdog = _Watchdog(sock, deadline - time.monotonic())
-        try:
-            if target.is_tls:
-                sock = watchdog.sock = self._tls_context().wrap_socket(
-                    sock, server_hostname=target.host
-                )
-            connection = _connection_on(sock, target, self._tls if target.is_tls else None)
-            try:
-                sock.settimeout(max(deadline - time.monotonic(), 0.001))
-                connection.request("POST", target.target, body=body, headers=headers)
-                response = connection.getresponse()
-                response.read(_RESPONSE_BYTES_READ)  # a little of the body; the rest is ignored
-                return response.status, response.getheader("Retry-After")
-            finally:
-                connection.close()
-        finally:
-            watchdog.disarm()
-            sock.close()
+        tls = self._tls_context() if target.is_tls else None
+        with open_connection(target, addresses, deadline, tls) as link:
+            link.sock.settimeout(socket_timeout(deadline))
+            link.connection.request("POST", target.target, body=body, headers=headers)
+            response = link.connection.getresponse()
+            response.read(_RESPONSE_BYTES_READ)  # a little of the body; the rest is ignored
+            return response.status, response.getheader("Retry-After")
 
     def _tls_context(self) -> ssl.SSLContext:
         with self._tls_lock:
             if self._tls is None:
                 self._tls = ssl.create_default_context()
             return self._tls
-
-
-class _Watchdog:
-    """Shuts the socket down when the deadline passes, waking a thread blocked on it."""
-
-    def __init__(self, sock: socket.socket, seconds: float) -> None:
-        self.sock = sock  # replaced by the TLS socket once the handshake is set up
-        self._lock = threading.Lock()
-        self._armed = True
-        self._timer = threading.Timer(max(seconds, 0.0), self._fire)
-        self._timer.daemon = True
-        self._timer.start()
-
-    def disarm(self) -> None:
-        with self._lock:
-            self._armed = False
-        self._timer.cancel()
-
-    def _fire(self) -> None:
-        with self._lock:
-            if self._armed:
-                with contextlib.suppress(OSError):
-                    socket.socket.shutdown(self.sock, socket.SHUT_RDWR)
-
-
-def _connect_first(addresses: list[str], port: int, deadline: float) -> socket.socket:
-    """A TCP connection to the first allowed address that answers (no name resolution)."""
-    failures: list[str] = []
-    for address in addresses:
-        family = socket.AF_INET6 if ":" in address else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.settimeout(max(deadline - time.monotonic(), 0.001))
-        try:
-            sock.connect((address, port))
-        except OSError as exc:
-            sock.close()
-            failures.append(f"{address}: {_describe(exc)}")
-            continue
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return sock
-    raise ConnectionError(f"could not connect ({'; '.join(failures)})")
-
-
-def _connection_on(
-    sock: socket.socket, target: WebhookTarget, tls: ssl.SSLContext | None
-) -> http.client.HTTPConnection:
-    """An http.client connection on our socket, so it never connects (or resolves) itself."""
-    connection = (
-        http.client.HTTPSConnection(target.host, target.port, context=tls)
-        if tls is not None
-        else http.client.HTTPConnection(target.host, target.port)
-    )
-    connection.sock = sock  # the Host header still names target.host (and a non-default port)
-    return connection
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -197,14 +130,11 @@ def _result(
 
 
 def _describe(exc: BaseException) -> str:
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return f"its TLS certificate is not valid ({exc.verify_message})"
-    if isinstance(exc, ConnectionError) and exc.args and isinstance(exc.args[0], str):
-        return exc.args[0]
+    """``describe_error``'s words, naming the receiver where it misbehaved."""
+    if isinstance(exc, ConnectFailed):
+        return str(exc)
     if isinstance(exc, http.client.RemoteDisconnected):
         return "the receiver closed the connection without answering"
     if isinstance(exc, http.client.BadStatusLine):
         return "the receiver did not answer with HTTP"
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror
-    return str(exc) or type(exc).__name__
+    return describe_error(exc)

@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass
 from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 from typing import Final
 from urllib.parse import urlsplit
@@ -24,29 +23,21 @@ from urllib.parse import urlsplit
 from reelforge.core.config import Settings
 from reelforge.domain.errors import SpecError
 from reelforge.net.fetch import system_resolver
-from reelforge.net.netcheck import DEFAULT_PORTS, explain_blocked, is_public_address, shorten_url
+from reelforge.net.netcheck import (
+    DEFAULT_PORTS,
+    HttpURL,
+    explain_blocked,
+    is_ip_literal,
+    is_public_address,
+    shorten_url,
+)
 
 Resolver = Callable[[str, int], list[str]]
 MAX_WEBHOOK_URL_CHARS: Final = 2048
 FIELD: Final = "webhook_url"
 
 
-@dataclass(frozen=True, slots=True)
-class WebhookTarget:
-    """A webhook URL that passed the form rules."""
-
-    url: str
-    scheme: str
-    host: str  # lower-case, IPv6 without brackets
-    port: int
-    target: str  # path and query: the request line's target
-
-    @property
-    def is_tls(self) -> bool:
-        return self.scheme == "https"
-
-
-def parse_webhook_url(url: str, field: str = FIELD) -> WebhookTarget:
+def parse_webhook_url(url: str, field: str = FIELD) -> HttpURL:
     """Check a webhook URL's form; errors say which rule it broke and what to send instead."""
     if len(url) > MAX_WEBHOOK_URL_CHARS:
         raise _error(field, f"is {len(url)} characters; the limit is {MAX_WEBHOOK_URL_CHARS}")
@@ -73,7 +64,7 @@ def parse_webhook_url(url: str, field: str = FIELD) -> WebhookTarget:
         raise _error(field, "must not contain a #fragment (it is never sent to the server)")
     port = DEFAULT_PORTS[scheme] if explicit_port is None else explicit_port
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    return WebhookTarget(url, scheme, parts.hostname, port, target)
+    return HttpURL(url, scheme, parts.hostname, port, target)
 
 
 class WebhookUrlPolicy:
@@ -109,7 +100,7 @@ class WebhookUrlPolicy:
         self.addresses(parse_webhook_url(url, field), field)
         return url
 
-    def addresses(self, target: WebhookTarget, field: str = FIELD) -> list[str]:
+    def addresses(self, target: HttpURL, field: str = FIELD) -> list[str]:
         """The addresses of ``target``'s host that may be connected to (resolved now, in the
         resolver's order); ``SpecError`` when there are none."""
         resolved = self._resolve(target.host, target.port, field)
@@ -133,7 +124,7 @@ class WebhookUrlPolicy:
         return any(parsed in network for network in self._allowed)
 
     def _resolve(self, host: str, port: int, field: str) -> list[str]:
-        if _is_ip_literal(host):
+        if is_ip_literal(host):
             return [host]
         future = self._dns_pool.submit(self._resolver, host, port)
         try:
@@ -147,14 +138,6 @@ class WebhookUrlPolicy:
         if not addresses:
             raise _error(field, f"host {host!r} has no addresses")
         return list(addresses)
-
-
-def _is_ip_literal(host: str) -> bool:
-    try:
-        ip_address(host)
-    except ValueError:
-        return False
-    return True
 
 
 def _error(field: str, problem: str) -> SpecError:
