@@ -171,3 +171,43 @@ def test_any_source_is_vetted_or_refused_with_a_spec_error(source: str) -> None:
             resolve_first_frame(source, WIDTH, HEIGHT, fetcher=offline)
         except SpecError as exc:
             assert exc.field == "image" and str(exc)
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
+def test_a_photo_is_decoded_once_and_encoded_once_and_a_face_is_still_refused(
+    fmt: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The admission path of a 1280x720 photo: one Pillow decode, one PNG encode, and the face
+    check on the decoded pixels (no second decode) still refuses a face."""
+    pytest.importorskip("skimage", reason="scikit-image provides the face photo")
+    from reelforge.policy import FacePolicy
+    from tests.policy.images import paste, sample
+
+    photo = io.BytesIO()
+    Image.fromarray(paste(sample("astronaut"))).save(photo, fmt, quality=95)
+    media_type = "png" if fmt == "PNG" else "jpeg"
+    source = f"data:image/{media_type};base64," + base64.b64encode(photo.getvalue()).decode()
+    opened, saved = (
+        count_calls(monkeypatch, Image, "open"),
+        count_calls(monkeypatch, Image.Image, "save"),
+    )
+
+    frame = resolve_first_frame(source, 1280, 720)
+    decision = FacePolicy().check(frame.rgb)
+
+    assert (len(opened), len(saved)) == (1, 1)
+    assert_is_frame(frame, 1280, 720)
+    assert not decision.allowed and decision.category == "face"
+
+
+def count_calls(monkeypatch: pytest.MonkeyPatch, owner: object, name: str) -> list[object]:
+    """Record each call of ``owner.name`` while still running the real function."""
+    calls: list[object] = []
+    real = getattr(owner, name)
+
+    def counted(*args: object, **kwargs: object) -> object:
+        calls.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, counted)
+    return calls

@@ -28,6 +28,9 @@ def fast_settings(data_dir: Path, **overrides: Any) -> Settings:
         # The fastest x264 preset: these tests check the contract (size, length, codecs, audio),
         # which every preset keeps; tests/media checks the default preset's output.
         "encode_preset": "ultrafast",
+        # In-process workers: API tests reach ``context.worker`` (its heartbeat, its engine);
+        # tests of the worker child process ask for "process".
+        "embedded_workers_mode": "thread",
     }
     values.update(overrides)
     return Settings(**values)

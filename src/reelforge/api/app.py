@@ -1,7 +1,8 @@
 """create_app: the FastAPI app for both surfaces over one job store.
 
 The lifespan opens the Runtime (unless one is passed in), builds the routes' context, starts
-the retention sweeper and, when ``settings.embedded_workers``, an in-process Worker; shutdown
+the retention sweeper and, when ``settings.embedded_workers``, the workers (a supervised child
+process, or in this process with ``embedded_workers_mode = "thread"``); shutdown
 stops them in reverse order. Nothing is built at import time.
 """
 
@@ -12,6 +13,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
+from anyio import to_thread
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
@@ -28,7 +30,7 @@ from reelforge.net.fetch import ImageFetcher
 from reelforge.notify.dispatcher import WebhookDispatcher
 from reelforge.services.retention import RetentionSweeper
 from reelforge.services.watch import JobWatchHub
-from reelforge.worker import Worker
+from reelforge.worker import Worker, WorkerSupervisor
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +79,8 @@ def _lifespan(
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # The pool that sync routes, run_in_threadpool and error logging share (per loop).
+        to_thread.current_default_thread_limiter().total_tokens = settings.api_threads
         live = runtime or Runtime.open(settings)
         context = ApiContext.build(live, image_fetcher)
         if bootstrap_key:
@@ -91,7 +95,7 @@ def _lifespan(
             dispatcher = WebhookDispatcher(live, on_outcome=context.metrics.webhook_attempt)
             dispatcher.start()
         if settings.embedded_workers:
-            context.worker = Worker(live)
+            context.worker = _embedded_workers(live)
             context.worker.start()
         app.state.context = context
         try:
@@ -109,6 +113,14 @@ def _lifespan(
                 live.close()
 
     return lifespan
+
+
+def _embedded_workers(runtime: Runtime) -> Worker | WorkerSupervisor:
+    """Mode "process": a child process the server supervises, so this interpreter only serves
+    HTTP and the engine (torch included) is imported there only; "thread": in this process."""
+    if runtime.settings.embedded_workers_mode == "process":
+        return WorkerSupervisor(runtime.settings, runtime.signals)
+    return Worker(runtime)
 
 
 def _precise_openapi(app: FastAPI) -> None:

@@ -14,7 +14,7 @@ from reelforge.services.admission import Admission
 from reelforge.services.estimates import QueueEstimator
 from reelforge.services.metrics import Metrics
 from reelforge.services.watch import JobWatchHub
-from reelforge.worker import Worker
+from reelforge.worker import Worker, WorkerSupervisor
 
 
 @dataclass
@@ -27,7 +27,8 @@ class ApiContext:
     signer: UrlSigner
     fetcher: ImageFetcher
     estimator: QueueEstimator
-    worker: Worker | None = field(default=None)
+    worker: Worker | WorkerSupervisor | None = field(default=None)
+    """The embedded workers (in-process, or the supervisor of their child process)."""
     watch_hub: JobWatchHub | None = field(default=None)
     """Feeds the event streams; started and stopped by the app's lifespan."""
 

@@ -18,7 +18,9 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from reelforge.domain.errors import (
     IdempotencyConflict,
@@ -232,7 +234,8 @@ def http_error(request: Request, exc: StarletteHTTPException) -> ApiError:
 
 
 def unexpected(request: Request, exc: Exception) -> ApiError:
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    # exc_info given: this runs in the thread pool, where the exception is not "current".
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return ApiError(500, "the server hit an unexpected error; it is logged, please retry")
 
 
@@ -252,6 +255,8 @@ _TRANSLATIONS: dict[type[Exception], Callable[[Request, Any], ApiError]] = {
 
 def install_error_handlers(app: FastAPI) -> None:
     for kind, translate in _TRANSLATIONS.items():
+        if kind is Exception:
+            continue
 
         async def handle(
             request: Request, exc: Exception, translate: Callable[..., ApiError] = translate
@@ -259,3 +264,43 @@ def install_error_handlers(app: FastAPI) -> None:
             return error_response(request, translate(request, exc))
 
         app.add_exception_handler(kind, handle)
+    # A sync handler: Starlette runs it in the thread pool (errors raised by outer middleware).
+    app.add_exception_handler(Exception, _render_unexpected)
+    app.add_middleware(UnexpectedErrors)
+
+
+def _render_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    return error_response(request, unexpected(request, exc))
+
+
+class UnexpectedErrors:
+    """Answers an exception that no handler took with the surface's 500, and logs it in the
+    thread pool.
+
+    Formatting and writing a traceback (a database driver's is long) on the event loop stalls
+    every other request, ``/healthz`` included: with the database down that was seconds at a
+    time. Starlette's own fallback also re-raises the exception after answering, so the server
+    logs it a second time, on the loop; this middleware does not re-raise.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception as exc:
+            request = Request(scope)
+            response = await run_in_threadpool(_render_unexpected, request, exc)
+            if not started:  # else the server closes the half-sent response's connection
+                await response(scope, receive, send)

@@ -25,7 +25,9 @@ class Readiness(BaseModel):
     database: Literal["ok", "unreachable"]
     engine: str = Field(description="Configured engine name.")
     engine_state: Literal["loaded", "loading", "failed", "external"] = Field(
-        description="`external`: no in-process workers (`serve --no-workers`)."
+        description="The embedded workers' engine (in their child process, or in-process); "
+        "`external`: no embedded workers (`serve --no-workers`). `failed` with an "
+        "`engine_error` also while a crashed worker process is being restarted."
     )
     engine_error: str | None = None
     queue_depth: int | None = Field(description="Queued jobs; null if the database is down.")

@@ -1,4 +1,4 @@
-"""``reelforge serve`` (HTTP APIs, with in-process workers by default) and ``reelforge worker``
+"""``reelforge serve`` (HTTP APIs, with embedded workers by default) and ``reelforge worker``
 (workers only, on this or another machine). Both open one Runtime and pass it down."""
 
 from __future__ import annotations
@@ -32,12 +32,16 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: PortOption = 8000,
     workers: Annotated[
-        bool, typer.Option("--workers/--no-workers", help="Run workers in this process.")
+        bool,
+        typer.Option(
+            "--workers/--no-workers",
+            help="Also run workers, in a child process this server supervises.",
+        ),
     ] = True,
     config: ConfigOption = None,
     verbose: Annotated[bool, typer.Option("-v", "--verbose")] = False,
 ) -> None:
-    """Serve the HTTP APIs, with in-process workers unless --no-workers."""
+    """Serve the HTTP APIs, with embedded workers unless --no-workers."""
     setup_logging(verbose)
     settings = settings_or_fail(config, embedded_workers=workers)
     check_can_listen(host, port)

@@ -56,7 +56,21 @@ class Settings(BaseSettings):
     )
     worker_concurrency: int = Field(default=1, ge=1, le=64, description="Jobs run at once.")
     embedded_workers: bool = Field(
-        default=True, description="`reelforge serve` also runs workers in-process."
+        default=True, description="`reelforge serve` also runs workers (see the mode below)."
+    )
+    embedded_workers_mode: Literal["process", "thread"] = Field(
+        default="process",
+        description="Where `serve` runs its workers. `process`: in one child process that "
+        "`serve` supervises (restarted with backoff if it dies, stopped with the server), so "
+        "rendering never slows the HTTP answers and GPU libraries load only there. `thread`: "
+        "in the server's own process (tests, tiny deployments).",
+    )
+    worker_nice: int = Field(
+        default=10,
+        ge=0,
+        le=19,
+        description="CPU priority the worker child process lowers itself by (`nice`), so "
+        "renders cannot starve the HTTP server on a small machine. 0 keeps the same priority.",
     )
     lease_seconds: float = Field(
         default=60.0, gt=0, description="A running job's lease; renewed by heartbeats."
@@ -145,6 +159,17 @@ class Settings(BaseSettings):
         description="How often each API process reads the jobs its event streams watch (one "
         "query for all streams). Job events also wake it at once: in-process, and from other "
         "processes through PostgreSQL NOTIFY; this is the safety net and the pace of progress.",
+    )
+
+    # -- API thread pool: blocking work (database, image checks, files) runs here, off the
+    # event loop, so status reads answer while a create decodes and face-checks an image.
+    api_threads: int = Field(
+        default=40,
+        ge=4,
+        le=1024,
+        description="Threads the API process runs blocking request work in (database reads "
+        "and writes, image decoding and face checks, file I/O, error logging); 40 is anyio's "
+        "default. Each thread may hold a database connection while it works.",
     )
 
     # -- webhooks ------------------------------------------------------------------------------
