@@ -51,7 +51,9 @@ def test_keys_are_stored_hashed(tmp_path: Path) -> None:
         new = runtime.keys.create("hashed")
         raw = (tmp_path / "data" / "reelforge.db").read_bytes()
         assert new.token.encode() not in raw
-        assert new.token.split("_")[2].encode() not in raw
+        # The secret part may itself contain "_" (URL-safe base64): split off the id only.
+        secret = new.token.removeprefix("rf_").split("_", 1)[1]
+        assert len(secret) == 43 and secret.encode() not in raw
     finally:
         runtime.close()
 
