@@ -15,10 +15,10 @@ from reelforge.api.schemas.seed import SeedTaskResponse
 from reelforge.services.watch import JobWatchHub
 from reelforge.worker import Worker
 from tests.support.apps import InProcessApp, running_app
+from tests.support.engines import SLOW_ENGINE
 from tests.support.sse import SseEvent, parse_events
 from tests.support.wait import wait_for
 
-SLOW_ENGINE = "tests.support.engines:create_slow"
 SEED = "/vendors/openai/v1/sora/generation"
 BODY = {"prompt": "a lighthouse at dusk, waves rolling in", "seconds": "4", "size": "720x1280"}
 

@@ -14,10 +14,9 @@ from reelforge.core.config import Settings
 from reelforge.core.runtime import Runtime
 from reelforge.domain.jobs import Status
 from reelforge.domain.specs import GenerationSpec
+from tests.support.engines import FAST_FAILOVER, SLOW_ENGINE
 from tests.support.settings import SettingsFactory, subprocess_env
 from tests.support.wait import wait_for
-
-SLOW_ENGINE = "tests.support.engines:create_slow"
 
 
 def start_worker(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
@@ -45,11 +44,7 @@ def test_sigkill_mid_job_completes_exactly_once(
     make_settings: SettingsFactory, procs: list[subprocess.Popen[bytes]], tmp_path: Path
 ) -> None:
     settings = make_settings(
-        engine=SLOW_ENGINE,
-        engine_options={"step_delay": 0.02},
-        lease_seconds=2.0,
-        heartbeat_seconds=0.3,
-        sweep_seconds=0.3,
+        **FAST_FAILOVER,
     )
     rt = Runtime.open(settings)
     job = rt.database.enqueue(GenerationSpec.build("a lighthouse at dusk", seconds=4, seed=3))

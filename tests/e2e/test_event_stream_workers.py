@@ -17,11 +17,10 @@ import pytest
 from reelforge.api.schemas.openai import Video
 from reelforge.core.config import Settings
 from reelforge.core.runtime import Runtime
+from tests.support.engines import SLOW_ENGINE
 from tests.support.settings import SettingsFactory, subprocess_env
 from tests.support.sse import parse_events
 from tests.support.wait import wait_for
-
-SLOW_ENGINE = "tests.support.engines:create_slow"
 
 
 def _free_port() -> int:

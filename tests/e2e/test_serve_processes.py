@@ -20,10 +20,10 @@ from reelforge.core.config import Settings
 from reelforge.core.runtime import Runtime
 from reelforge.domain.jobs import Status
 from reelforge.worker.supervisor import STOP_MARGIN_SECONDS
+from tests.support.engines import FAST_FAILOVER, SLOW_ENGINE
 from tests.support.settings import SettingsFactory, subprocess_env
 from tests.support.wait import wait_for
 
-SLOW_ENGINE = "tests.support.engines:create_slow"
 GRACE_SECONDS = 1.0
 
 
@@ -121,11 +121,7 @@ def test_a_sigkilled_worker_process_is_restarted_and_its_job_retried(
     make_settings: SettingsFactory, served: list[Served], tmp_path: Path
 ) -> None:
     settings = make_settings(
-        engine=SLOW_ENGINE,
-        engine_options={"step_delay": 0.02},
-        lease_seconds=2.0,
-        heartbeat_seconds=0.3,
-        sweep_seconds=0.3,
+        **FAST_FAILOVER,
     )
     server = Served(settings, tmp_path / "serve.log")
     served.append(server)

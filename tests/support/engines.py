@@ -13,6 +13,19 @@ from typing import Any
 from reelforge.core.config import Settings
 from reelforge.engines.base import EngineOutput, EngineRequest, Frame, JobControl, VideoClip
 
+SLOW_ENGINE = "tests.support.engines:create_slow"
+"""The slowed testcard engine, by the name worker processes import it under."""
+
+FAST_FAILOVER: dict[str, Any] = {
+    "engine": SLOW_ENGINE,
+    "engine_options": {"step_delay": 0.02},
+    "lease_seconds": 2.0,
+    "heartbeat_seconds": 0.3,
+    "sweep_seconds": 0.3,
+}
+"""Settings for crash tests: a job slow enough to kill mid-render, and a lost lease swept
+back to the queue within a few seconds."""
+
 
 class SlowTestcard:
     """Testcard whose every frame takes ``step_delay`` seconds (engine_options)."""

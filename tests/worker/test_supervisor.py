@@ -20,11 +20,10 @@ from reelforge.domain.jobs import Status
 from reelforge.domain.specs import GenerationSpec
 from reelforge.worker import WorkerSupervisor
 from reelforge.worker.supervisor import RestartBackoff, describe_exit
-from tests.support.engines import SlowTestcard
+from tests.support.engines import FAST_FAILOVER, SLOW_ENGINE, SlowTestcard
 from tests.support.settings import SettingsFactory
 from tests.support.wait import wait_for
 
-SLOW_ENGINE = "tests.support.engines:create_slow"
 BROKEN_ENGINE = "tests.worker.test_supervisor:create_broken"
 
 
@@ -102,11 +101,7 @@ def test_a_killed_child_is_restarted_and_its_job_retried(
     supervisors: list[WorkerSupervisor],
 ) -> None:
     settings = make_settings(
-        engine=SLOW_ENGINE,
-        engine_options={"step_delay": 0.02},
-        lease_seconds=2.0,
-        heartbeat_seconds=0.3,
-        sweep_seconds=0.3,
+        **FAST_FAILOVER,
     )
     runtime, supervisor = supervise(settings, runtimes, supervisors)
     job = runtime.database.enqueue(job_spec())
