@@ -276,3 +276,19 @@ def test_events_carry_the_id_of_the_surface_that_created_the_job(
     assert data["id"] == (video_id(job.id) if shown_as_video else job.id)
     assert data["task_id"] == job.id
     assert database.jobs.get_job(job.id).surface == surface
+
+
+def test_each_progress_event_shows_a_percent_in_a_new_tens_band(database: Database) -> None:
+    """Marks are counted on the percent clients see (rounded down), so a progress a hair
+    under 20% (shown as 19) does not announce the 20% mark."""
+    job = database.enqueue(spec(), OWNER)
+    lease = database.queue.claim("w1", lease_seconds=30)
+    assert lease is not None
+    for progress in (0.15, 0.2 - 1e-12, 0.2, 0.29999999, 0.3):
+        database.queue.record_progress(lease, progress, "denoising")
+    shown = [
+        json.loads(e.payload)["data"]["progress"]
+        for e in database.events.for_job(job.id)
+        if e.type is EventType.PROGRESS
+    ]
+    assert shown == [15, 20, 30]

@@ -29,6 +29,7 @@ from reelforge.api.schemas.openai import OpenAIError
 from reelforge.api.schemas.seed import GatewayError
 from reelforge.api.seed_routes import GENERATION, PRO_GENERATION
 from reelforge.domain.errors import JobNotFound
+from reelforge.domain.events import percent
 from reelforge.domain.jobs import Job, Status
 from reelforge.services.estimates import Estimate
 from reelforge.services.watch import JobWatchHub
@@ -142,7 +143,7 @@ async def task_events(
         if job.status is Status.COMPLETED and job.outputs is not None:
             videos = [base + context.signer.video_path(job.id)]
         body = to_task(job, videos, estimate).model_dump(mode="json", exclude_none=True)
-        body["progress"] = 100 if job.status is Status.COMPLETED else int(job.progress * 100)
+        body["progress"] = percent(job)
         return json.dumps(body, separators=(",", ":"))
 
     return _respond(_hub(context), job_id, key.id, last_event_id, render)

@@ -21,7 +21,7 @@ from dataclasses import replace
 
 from sse_starlette import ServerSentEvent
 
-from reelforge.domain.events import JobEvent
+from reelforge.domain.events import JobEvent, progress_percent
 from reelforge.domain.jobs import Job, Status
 from reelforge.services.estimates import NO_ESTIMATE, Estimate
 from reelforge.services.watch import JobUpdate, Opening, job_as_of
@@ -135,7 +135,8 @@ class EventStreamSession:
 
     @staticmethod
     def _advanced(job: Job, sent: Job) -> bool:
-        return int(job.progress * 100) > int(sent.progress * 100) or job.stage != sent.stage
+        moved = progress_percent(job.progress) > progress_percent(sent.progress)
+        return moved or job.stage != sent.stage
 
     def _emit(self, name: str, job: Job) -> ServerSentEvent:
         sent = self._sent

@@ -12,7 +12,7 @@ from typing import get_args
 from reelforge.api.schemas.common import JobPhase
 from reelforge.api.schemas.openai import Video, VideoError
 from reelforge.api.schemas.seed import SeedTaskResponse, TaskError, TaskInfo
-from reelforge.domain.events import video_id
+from reelforge.domain.events import percent, video_id
 from reelforge.domain.jobs import Job, Status
 from reelforge.services.estimates import NO_ESTIMATE, Estimate
 
@@ -91,12 +91,12 @@ def to_video(job: Job, estimate: Estimate = NO_ESTIMATE) -> Video:
             code=job.error_code or ("cancelled" if job.status is Status.CANCELLED else "failed"),
             message=job.error_message or "the video could not be generated",
         )
-    progress = 100 if job.status is Status.COMPLETED else int(job.progress * 100)
+    progress = percent(job)
     return Video(
         id=to_video_id(job.id),
         model=job.spec.model,
         status=_OPENAI_STATUS[job.status],  # type: ignore[arg-type]
-        progress=max(0, min(progress, 100)),
+        progress=progress,
         created_at=int(job.created_at.timestamp()),
         completed_at=unix(job.completed_at),
         expires_at=unix(job.expires_at),

@@ -47,8 +47,18 @@ DEFAULT_WEBHOOK_EVENTS: tuple[EventType, ...] = (
 )
 """What an endpoint (or a create's ``webhook_url``) receives unless it asks for more."""
 
-PROGRESS_STEP = 0.1
-"""``video.progress`` is recorded each time progress crosses a multiple of this (10%)."""
+PROGRESS_STEP_PERCENT = 10
+"""``video.progress`` is recorded each time the shown percentage crosses a multiple of this."""
+
+
+def percent(job: Job) -> int:
+    """The progress every surface shows: whole percent, rounded down, 100 once completed."""
+    return 100 if job.status is Status.COMPLETED else progress_percent(job.progress)
+
+
+def progress_percent(progress: float) -> int:
+    """A progress fraction as the whole percent shown (rounded down, within 0-100)."""
+    return max(0, min(int(progress * 100), 100))
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +93,7 @@ def event_data(job: Job) -> dict[str, Any]:
         "task_id": job.id,
         "object": "video",
         "status": job.status.value,
-        "progress": 100 if job.status is Status.COMPLETED else int(job.progress * 100),
+        "progress": percent(job),
         "model": job.spec.model,
         "size": job.spec.size,
         "seconds": str(job.spec.seconds),

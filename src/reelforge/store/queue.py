@@ -7,7 +7,6 @@ SQLite takes the write lock with ``BEGIN IMMEDIATE`` for the few microseconds th
 
 from __future__ import annotations
 
-import math
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,7 +14,12 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from reelforge.domain.errors import LeaseLost
-from reelforge.domain.events import PROGRESS_STEP, TERMINAL_EVENTS, EventType
+from reelforge.domain.events import (
+    PROGRESS_STEP_PERCENT,
+    TERMINAL_EVENTS,
+    EventType,
+    progress_percent,
+)
 from reelforge.domain.jobs import Job, JobOutputs, Lease, Status
 from reelforge.store.db import WRITE
 from reelforge.store.jobs import JobStore
@@ -301,9 +305,9 @@ class WorkQueue:
 
 
 def _progress_steps(progress: float) -> int:
-    """How many ``PROGRESS_STEP`` marks ``progress`` has passed (a small epsilon absorbs
-    float error: 0.3 is three steps, not two)."""
-    return math.floor(progress / PROGRESS_STEP + 1e-9)
+    """How many 10% marks the percentage shown for ``progress`` has passed: counted on the
+    shown percent, so each ``video.progress`` event shows a percent in a new tens band."""
+    return progress_percent(progress) // PROGRESS_STEP_PERCENT
 
 
 def _terminal(status: Status, now: datetime, code: str, message: str) -> dict[str, object]:
