@@ -12,7 +12,8 @@ from typing import get_args
 from reelforge.api.schemas.common import JobPhase
 from reelforge.api.schemas.openai import Video, VideoError
 from reelforge.api.schemas.seed import SeedTaskResponse, TaskError, TaskInfo
-from reelforge.domain.events import percent, video_id
+from reelforge.domain.events import percent
+from reelforge.domain.events import video_id as to_video_id
 from reelforge.domain.jobs import Job, Status
 from reelforge.services.estimates import NO_ESTIMATE, Estimate
 
@@ -42,10 +43,6 @@ _SEED_ERROR_CODES = {
     "invalid_request": 3004,
     "engine_load_error": 3005,
 }
-
-
-def to_video_id(job_id: str) -> str:
-    return video_id(job_id)
 
 
 def job_id_from_video_id(video_id: str) -> str | None:

@@ -3,7 +3,7 @@ of the webhook endpoints each API key registered, and of every delivery and its 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -19,6 +19,7 @@ from reelforge.domain.events import DEFAULT_WEBHOOK_EVENTS, EventType
 
 if TYPE_CHECKING:
     from reelforge.core.runtime import Runtime
+    from reelforge.store.webhooks import WebhookEndpoint
 
 webhooks_app = typer.Typer(
     help="Webhook endpoints, deliveries and secrets.",
@@ -130,10 +131,9 @@ def enable(
     """Make deliveries to an endpoint disabled by a 410 Gone again (new events only; replay
     the failed ones with `reelforge webhooks replay`)."""
     with _runtime(config) as runtime:
-        try:
-            endpoint = runtime.webhooks.update_endpoint(None, endpoint_id)
-        except WebhookNotFound:
-            fail(f"no webhook endpoint {endpoint_id!r}; `reelforge webhooks list` shows them", 1)
+        endpoint = _on_endpoint(
+            endpoint_id, lambda: runtime.webhooks.update_endpoint(None, endpoint_id)
+        )
     _print(f"webhook endpoint {endpoint.id} is enabled ({endpoint.url})")
 
 
@@ -144,10 +144,9 @@ def remove(
 ) -> None:
     """Delete an endpoint; its pending deliveries are failed ('endpoint deleted')."""
     with _runtime(config) as runtime:
-        try:
-            endpoint = runtime.webhooks.delete_endpoint(None, endpoint_id)
-        except WebhookNotFound:
-            fail(f"no webhook endpoint {endpoint_id!r}; `reelforge webhooks list` shows them", 1)
+        endpoint = _on_endpoint(
+            endpoint_id, lambda: runtime.webhooks.delete_endpoint(None, endpoint_id)
+        )
     _print(f"removed webhook endpoint {endpoint.id} ({endpoint.url})")
 
 
@@ -220,3 +219,11 @@ def _print(renderable: Table | str) -> None:
 
 def _when(moment: datetime) -> str:
     return f"{moment:%Y-%m-%d %H:%M:%S}"
+
+
+def _on_endpoint(endpoint_id: str, action: Callable[[], WebhookEndpoint]) -> WebhookEndpoint:
+    """``action``'s endpoint, or the one-line error when there is no such endpoint."""
+    try:
+        return action()
+    except WebhookNotFound:
+        fail(f"no webhook endpoint {endpoint_id!r}; `reelforge webhooks list` shows them", 1)
