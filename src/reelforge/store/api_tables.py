@@ -21,6 +21,22 @@ api_keys = sa.Table(
     sa.Column("secret_hash", sa.String(64), nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("revoked_at", UTCDateTime, nullable=True),
+    # Limits (NULL: the server-wide default from settings; -1: unlimited for this key).
+    sa.Column("rpm", sa.Integer, nullable=True),
+    sa.Column("max_queued", sa.Integer, nullable=True),
+    sa.Column("max_running", sa.Integer, nullable=True),
+    sa.Column("daily_video_seconds", sa.Integer, nullable=True),
+    sa.Column("monthly_video_seconds", sa.Integer, nullable=True),
+    sa.Column("daily_gpu_seconds", sa.Float, nullable=True),
+    sa.Column("monthly_gpu_seconds", sa.Float, nullable=True),
+    # JSON list of model names the key may use (NULL: every model).
+    sa.Column("allowed_models", sa.Text, nullable=True),
+    sa.Column("expires_at", UTCDateTime, nullable=True),
+    # Fair-share weight: a key with weight 3 gets 3 claims for each 1 of a weight-1 key.
+    sa.Column("weight", sa.Integer, nullable=False, server_default="1"),
+    # The requests-per-minute token bucket: tokens left when last checked.
+    sa.Column("rate_tokens", sa.Float, nullable=True),
+    sa.Column("rate_checked_at", UTCDateTime, nullable=True),
 )
 
 idempotency_records = sa.Table(

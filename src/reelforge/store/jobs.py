@@ -23,6 +23,7 @@ from reelforge.store.db import WRITE
 from reelforge.store.signals import Signals
 from reelforge.store.tables import job_attempts, jobs
 from reelforge.store.types import utcnow
+from reelforge.store.usage import add_usage, usage_key
 
 if TYPE_CHECKING:
     from reelforge.store.events import EventLog
@@ -91,6 +92,12 @@ class JobStore:
             "surface": surface,
         }
         conn.execute(jobs.insert().values(**values))
+        add_usage(
+            conn,
+            usage_key(owner, now, spec.model),
+            jobs=1,
+            video_seconds_committed=spec.seconds,
+        )
         self.events.record(conn, job_id, EventType.QUEUED)
         if self._postgres:
             # Delivered at commit: wakes idle workers in other processes at once.

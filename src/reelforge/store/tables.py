@@ -56,7 +56,13 @@ jobs = sa.Table(
     sa.Column("webhook_url", sa.Text, nullable=True),
     # The API surface that created the job (openai | seed; NULL: the command line).
     sa.Column("surface", sa.String(16), nullable=True),
+    # Fair queueing: the job's virtual start time among its owner's jobs (see store.fairness).
+    sa.Column("fair_tag", sa.Float, nullable=False, server_default="0"),
+    # Wall-clock seconds worker slots (GPUs, on a GPU engine) spent on the job, all attempts.
+    sa.Column("compute_seconds", sa.Float, nullable=False, server_default="0"),
     sa.Index("ix_jobs_status_created", "status", "created_at"),
+    sa.Index("ix_jobs_status_fair_tag", "status", "fair_tag", "created_at"),
+    sa.Index("ix_jobs_owner_status_fair_tag", "owner", "status", "fair_tag"),
     sa.Index("ix_jobs_owner_created", "owner", "created_at"),
     sa.Index("ix_jobs_lease_expires", "lease_expires_at"),
 )
@@ -74,5 +80,28 @@ job_attempts = sa.Table(
     sa.Column("ended_at", UTCDateTime, nullable=True),
     # completed | failed | cancelled | released | lost (lease expired, swept)
     sa.Column("outcome", sa.String(16), nullable=True),
+    # Seconds this attempt held a worker slot: measured when it ends, or to its last heartbeat
+    # when the worker died.
+    sa.Column("compute_seconds", sa.Float, nullable=True),
     sa.PrimaryKeyConstraint("job_id", "attempt"),
+)
+
+usage_daily = sa.Table(
+    "usage_daily",
+    metadata,
+    # The key's id ("" for jobs made on this machine by `reelforge generate`).
+    sa.Column("owner", sa.String(64), nullable=False),
+    # The UTC day the job was created (YYYY-MM-DD): all of a job's usage counts on that day,
+    # the day its budget was charged.
+    sa.Column("day", sa.String(10), nullable=False),
+    sa.Column("model", sa.String(64), nullable=False),
+    sa.Column("jobs", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("completed", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("failed", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("cancelled", sa.Integer, nullable=False, server_default="0"),
+    # Queued + running + completed: what budgets are checked against.
+    sa.Column("video_seconds_committed", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("video_seconds_delivered", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("compute_seconds", sa.Float, nullable=False, server_default="0"),
+    sa.PrimaryKeyConstraint("owner", "day", "model"),
 )
