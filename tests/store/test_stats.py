@@ -29,9 +29,12 @@ def run_to_completion(database: Database, clock: FakeClock, compute_seconds: flo
 def test_work_ahead_follows_claim_order_and_counts_only_queued_jobs(
     database: Database, clock: FakeClock
 ) -> None:
-    first = database.enqueue(spec(4), job_id="00000000-0000-0000-0000-00000000000b")
-    # Same created_at as the first: the id breaks the tie, as it does when workers claim.
-    tie = database.enqueue(spec(8, "sora-2-pro"), job_id="00000000-0000-0000-0000-00000000000a")
+    first = database.enqueue(spec(4), "key_a", job_id="00000000-0000-0000-0000-00000000000b")
+    # Another key, the same fair tag and created_at as the first: the id breaks the tie, as it
+    # does when workers claim.
+    tie = database.enqueue(
+        spec(8, "sora-2-pro"), "key_b", job_id="00000000-0000-0000-0000-00000000000a"
+    )
     clock.advance(1)
     third = database.enqueue(spec(12))
     clock.advance(1)

@@ -25,7 +25,9 @@ from reelforge.api.app import create_app
 from reelforge.core.config import Settings
 from reelforge.core.runtime import Runtime
 from reelforge.net.fetch import ImageFetcher
+from reelforge.store.jobs import Clock
 from reelforge.store.keys import KeyStore
+from reelforge.store.types import utcnow
 from tests.support.image_cases import ImageServer
 from tests.support.settings import fast_settings
 from tests.support.wait import wait_for
@@ -113,10 +115,10 @@ def tenants(settings: Settings, runtime: Runtime, images: ImageServer) -> dict[s
 
 @contextmanager
 def running_server(
-    data_dir: Path, fetcher: ImageFetcher | None = None, **overrides: Any
+    data_dir: Path, fetcher: ImageFetcher | None = None, clock: Clock = utcnow, **overrides: Any
 ) -> Iterator[LiveServer]:
     settings = api_settings(data_dir, **overrides)
-    runtime = Runtime.open(settings)
+    runtime = Runtime.open(settings, clock=clock)
     images = ImageServer().__enter__()
     fetcher = fetcher or ImageFetcher(allow_hosts=frozenset({images.authority}))
     server, thread, base_url, app = start_server(settings, runtime, fetcher)

@@ -18,7 +18,14 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from reelforge import __version__
-from reelforge.api import event_routes, health, openai_routes, seed_routes, webhook_routes
+from reelforge.api import (
+    event_routes,
+    health,
+    openai_routes,
+    seed_routes,
+    usage_routes,
+    webhook_routes,
+)
 from reelforge.api.bootstrap import ensure_first_key
 from reelforge.api.context import ApiContext
 from reelforge.api.errors import install_error_handlers
@@ -66,6 +73,7 @@ def create_app(
     app.include_router(seed_routes.router)
     app.include_router(openai_routes.router)
     app.include_router(webhook_routes.router)
+    app.include_router(usage_routes.router)
     app.include_router(health.router)
     _precise_openapi(app)
     return app

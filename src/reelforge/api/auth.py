@@ -11,6 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from reelforge.api.errors import ApiError
+from reelforge.domain.quotas import describe_reset
 from reelforge.store.keys import ApiKey, KeyStore, hash_token, looks_like_token
 
 bearer_scheme = HTTPBearer(
@@ -76,6 +77,13 @@ async def authenticate(
         raise _unauthorized(
             "invalid or revoked API key; `reelforge keys list` shows the active keys",
             title="Invalid API Key",
+        )
+    if key.expired(keys.keys.clock()):
+        assert key.expires_at is not None
+        raise _unauthorized(
+            f"this API key expired at {describe_reset(key.expires_at)}; ask an operator for a "
+            "new key, or to extend it with `reelforge keys update KEY --expires ...`",
+            title="API Key Expired",
         )
     request.state.owner = key.id
     return key

@@ -37,7 +37,7 @@ class ApiContext:
         settings = runtime.settings
         fetcher = fetcher or ImageFetcher()
         estimator = QueueEstimator(runtime, clock=runtime.store.clock)
-        metrics = Metrics(runtime.store, estimator)
+        metrics = Metrics(runtime.store, estimator, runtime.database.usage)
         return cls(
             settings=settings,
             runtime=runtime,

@@ -5,7 +5,8 @@
   ``{"status", "title", "detail", "instance", "error_code"}``.
 
 Domain exceptions (``SpecError``, ``JobNotFound``, ``JobFinished``, ``PolicyRefused``,
-``IdempotencyConflict``) are translated here, so routes just let them propagate.
+``IdempotencyConflict``, ``QuotaExceeded``, ``ModelNotAllowed``) are translated here, so
+routes just let them propagate.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from reelforge.domain.errors import (
     SpecError,
 )
 from reelforge.domain.limits import MAX_IMAGE_BYTES, MAX_IMAGE_FIELD_CHARS, describe_size
+from reelforge.domain.quotas import ModelNotAllowed, QuotaExceeded
 
 log = logging.getLogger(__name__)
 
@@ -220,6 +222,45 @@ def job_finished(exc: JobFinished, request: Request) -> ApiError:
     )
 
 
+_BUDGETS = (
+    "daily_video_seconds",
+    "monthly_video_seconds",
+    "daily_gpu_seconds",
+    "monthly_gpu_seconds",
+)
+
+
+def quota_exceeded(exc: QuotaExceeded) -> ApiError:
+    """429 naming the limit, its value and when to retry.
+
+    ``Retry-After`` (and ``retry-after-ms``) say when a retry can succeed; the openai SDK waits
+    that long before its own retry when it is at most a minute. A longer wait (a budget that
+    resets at midnight) or none at all (a video larger than the whole budget) is sent with
+    ``x-should-retry: false``, so clients do not hammer a limit that will not lift soon. No
+    job exists for a refused request, so a retry never duplicates one."""
+    headers = {
+        "Retry-After": str(exc.retry_after_seconds),
+        "retry-after-ms": str(max(1, round(exc.retry_after * 1000))),
+        "x-reelforge-limit": exc.limit,
+        "x-should-retry": "true" if exc.worth_retrying else "false",
+    }
+    budget = exc.limit in _BUDGETS
+    return ApiError(
+        429,
+        str(exc),
+        code="insufficient_quota" if budget else "rate_limit_exceeded",
+        error_type="insufficient_quota" if budget else "rate_limit_error",
+        title="Quota Exceeded" if budget else "Too Many Requests",
+        headers=headers,
+    )
+
+
+def model_not_allowed(exc: ModelNotAllowed) -> ApiError:
+    return ApiError(
+        403, str(exc), code="model_not_allowed", param="model", title="Model Not Allowed"
+    )
+
+
 def invalid_request(exc: RequestValidationError) -> ApiError:
     message, field = validation_message(exc)
     return ApiError(400, message, param=field, code="invalid_value", title="Invalid Parameters")
@@ -247,6 +288,8 @@ _TRANSLATIONS: dict[type[Exception], Callable[[Request, Any], ApiError]] = {
     PolicyRefused: lambda _request, exc: policy_refused(exc),
     IdempotencyConflict: lambda _request, exc: idempotency_error(exc),
     JobFinished: lambda request, exc: job_finished(exc, request),
+    QuotaExceeded: lambda _request, exc: quota_exceeded(exc),
+    ModelNotAllowed: lambda _request, exc: model_not_allowed(exc),
     RequestValidationError: lambda _request, exc: invalid_request(exc),
     StarletteHTTPException: http_error,
     Exception: unexpected,

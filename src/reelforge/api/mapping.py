@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import get_args
 
 from reelforge.api.schemas.common import JobPhase
-from reelforge.api.schemas.openai import Video, VideoError
+from reelforge.api.schemas.openai import Video, VideoError, VideoUsage
 from reelforge.api.schemas.seed import SeedTaskResponse, TaskError, TaskInfo
 from reelforge.domain.events import percent
 from reelforge.domain.events import video_id as to_video_id
@@ -106,7 +106,13 @@ def to_video(job: Job, estimate: Estimate = NO_ESTIMATE) -> Video:
         estimated_start_at=unix(estimate.estimated_start_at),
         estimated_completion_at=unix(estimate.estimated_completion_at),
         phase=_phase(job),
+        usage=video_usage(job),
     )
+
+
+def video_usage(job: Job) -> VideoUsage:
+    delivered = job.spec.seconds if job.status is Status.COMPLETED else 0
+    return VideoUsage(video_seconds=delivered, compute_seconds=round(job.compute_seconds, 3))
 
 
 def to_task(

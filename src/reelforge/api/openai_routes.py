@@ -51,6 +51,15 @@ _IDEMPOTENCY = documented(
         422: "Idempotency-Key reused with a different body",
     },
 )
+_LIMITS = documented(
+    OpenAIError,
+    {
+        403: "The key may not use this model (`model_not_allowed`)",
+        429: "A limit of the key was reached: `rate_limit_exceeded` (request rate, queue cap) "
+        "or `insufficient_quota` (a budget); `Retry-After` says when to retry, "
+        "`x-reelforge-limit` which limit",
+    },
+)
 VideoId = Annotated[str, Path(max_length=64, description="`video_` + 32 hex digits")]
 _VARIANTS = {
     "video": ("video/mp4", "video.mp4"),
@@ -66,6 +75,7 @@ router = APIRouter(prefix="/v1/videos", tags=["OpenAI videos API"], responses=_C
     response_model=Video,
     responses={
         **_IDEMPOTENCY,
+        **_LIMITS,
         413: {"model": OpenAIError, "description": "Body over 16 MB"},
         415: {"model": OpenAIError, "description": "Neither JSON nor multipart"},
     },
@@ -92,7 +102,12 @@ async def create_video(
     scope = idempotency_scope(key.id, "/v1/videos", body.canonical, idempotency_key, retry_count)
     render = _renderer(context.estimator)
     admitted = await run_in_threadpool(
-        context.admission.submit, key.id, video_request, render=render, idempotency=scope
+        context.admission.submit,
+        key.id,
+        video_request,
+        render=render,
+        idempotency=scope,
+        key=key,
     )
     return _stored(admitted, context.settings.poll_after_ms)
 
@@ -196,7 +211,7 @@ def download_content(
 @router.post(
     "/{video_id}/remix",
     response_model=Video,
-    responses=_IDEMPOTENCY,
+    responses={**_IDEMPOTENCY, **_LIMITS},
     summary="Remix a completed video with a new prompt",
 )
 async def remix_video(
@@ -222,7 +237,7 @@ async def remix_video(
     scope = idempotency_scope(key.id, route, canonical, idempotency_key, retry_count)
     render = _renderer(context.estimator)
     admitted = await run_in_threadpool(
-        admission.submit, key.id, request, render=render, idempotency=scope
+        admission.submit, key.id, request, render=render, idempotency=scope, key=key
     )
     return _stored(admitted, context.settings.poll_after_ms)
 

@@ -31,6 +31,7 @@ from reelforge.domain.jobs import Job, Status
 from reelforge.services.admission import Admission, VideoRequest
 from reelforge.services.estimates import QueueEstimator
 from reelforge.store.idempotency import IdempotencyKey, StoredResponse
+from reelforge.store.keys import ApiKey
 
 GENERATION = "/vendors/openai/v1/sora/generation"
 PRO_GENERATION = "/vendors/openai/v1/sora-2-pro/generation"
@@ -51,6 +52,14 @@ _IDEMPOTENCY = documented(
         422: "Idempotency-Key reused with a different body",
     },
 )
+_LIMITS = documented(
+    GatewayError,
+    {
+        403: "The key may not use this model (error_code 1003)",
+        429: "A limit of the key was reached (error_code 4029): its request rate, queue cap or "
+        "a budget; `Retry-After` says when to retry, `x-reelforge-limit` which limit",
+    },
+)
 
 router = APIRouter(tags=["Seed task API"])
 
@@ -60,7 +69,7 @@ router = APIRouter(tags=["Seed task API"])
     status_code=202,
     response_model=SeedTaskResponse,
     response_model_exclude_none=True,
-    responses={**_COMMON, **_IDEMPOTENCY, **_TOO_LARGE},
+    responses={**_COMMON, **_IDEMPOTENCY, **_TOO_LARGE, **_LIMITS},
     summary="Create a video generation task",
 )
 async def create_task(
@@ -74,7 +83,7 @@ async def create_task(
     scope = idempotency_scope(
         key.id, GENERATION, body.model_dump_json().encode(), idempotency_key, retry_count
     )
-    return await _create(admission, context.estimator, key.id, body, body.model, scope)
+    return await _create(admission, context.estimator, key, body, body.model, scope)
 
 
 @router.post(
@@ -82,7 +91,7 @@ async def create_task(
     status_code=202,
     response_model=SeedTaskResponse,
     response_model_exclude_none=True,
-    responses={**_COMMON, **_IDEMPOTENCY, **_TOO_LARGE},
+    responses={**_COMMON, **_IDEMPOTENCY, **_TOO_LARGE, **_LIMITS},
     summary="Create a sora-2-pro task (sister endpoint: no model field, 4 s by default)",
 )
 async def create_pro_task(
@@ -96,13 +105,13 @@ async def create_pro_task(
     scope = idempotency_scope(
         key.id, PRO_GENERATION, body.model_dump_json().encode(), idempotency_key, retry_count
     )
-    return await _create(admission, context.estimator, key.id, body, "sora-2-pro", scope)
+    return await _create(admission, context.estimator, key, body, "sora-2-pro", scope)
 
 
 async def _create(
     admission: Admission,
     estimator: QueueEstimator,
-    owner: str,
+    key: ApiKey,
     body: SeedCreateRequest | SeedProCreateRequest,
     model: str,
     scope: IdempotencyKey | None,
@@ -117,7 +126,12 @@ async def _create(
         surface="seed",
     )
     admitted = await run_in_threadpool(
-        admission.submit, owner, request, render=_renderer(estimator), idempotency=scope
+        admission.submit,
+        key.id,
+        request,
+        render=_renderer(estimator),
+        idempotency=scope,
+        key=key,
     )
     return stored_response(admitted)
 

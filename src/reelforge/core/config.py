@@ -20,6 +20,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from reelforge.domain.quotas import KeyLimits
+
 SUPPORTED_DATABASE_SCHEMES = ("sqlite", "postgresql", "postgresql+psycopg")
 EncodePreset = Literal[
     "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower"
@@ -151,6 +153,37 @@ class Settings(BaseSettings):
         description='Policy categories to switch off, e.g. ["copyright/music"].',
     )
 
+    # -- per-key limits: server-wide defaults for keys that set none (`reelforge keys update`
+    # sets a key's own; "unlimited" there lifts a default for one key). None: no limit.
+    default_rpm: int | None = Field(
+        default=None, ge=1, description="Creates per minute per key (token bucket, burst = rpm)."
+    )
+    default_max_queued: int | None = Field(
+        default=None, ge=0, description="Jobs a key may have queued at once."
+    )
+    default_max_running: int | None = Field(
+        default=None,
+        ge=1,
+        description="Jobs of one key running at once; more wait in the queue (never refused).",
+    )
+    default_daily_video_seconds: int | None = Field(
+        default=None,
+        ge=0,
+        description="Video seconds a key may commit (queued + running + completed) per UTC day.",
+    )
+    default_monthly_video_seconds: int | None = Field(
+        default=None, ge=0, description="Video seconds a key may commit per UTC calendar month."
+    )
+    default_daily_gpu_seconds: float | None = Field(
+        default=None,
+        ge=0,
+        description="Engine compute seconds (GPU-seconds on a GPU) a key may spend per UTC day: "
+        "spent plus the estimate for its queued and running jobs.",
+    )
+    default_monthly_gpu_seconds: float | None = Field(
+        default=None, ge=0, description="Engine compute seconds a key may spend per UTC month."
+    )
+
     # -- event streams -------------------------------------------------------------------------
     event_stream_poll_seconds: float = Field(
         default=0.5,
@@ -196,6 +229,19 @@ class Settings(BaseSettings):
         'link-local, for on-premise receivers, e.g. ["10.0.0.0/8", "127.0.0.1/32"]. Empty: '
         "only public addresses.",
     )
+
+    @property
+    def default_limits(self) -> KeyLimits:
+        """The per-key limits a key gets where it sets none of its own."""
+        return KeyLimits(
+            rpm=self.default_rpm,
+            max_queued=self.default_max_queued,
+            max_running=self.default_max_running,
+            daily_video_seconds=self.default_daily_video_seconds,
+            monthly_video_seconds=self.default_monthly_video_seconds,
+            daily_gpu_seconds=self.default_daily_gpu_seconds,
+            monthly_gpu_seconds=self.default_monthly_gpu_seconds,
+        )
 
     @field_validator("webhook_allow_private")
     @classmethod

@@ -9,6 +9,9 @@ ReelForgeError
 ├── WebhookNotFound        no webhook endpoint or delivery with that id (for that owner)
 ├── PolicyRefused          the content policy refused a prompt or image (``category`` says why)
 ├── IdempotencyConflict    an Idempotency-Key is in use (409) or was used with another body (422)
+├── QuotaError             (in ``domain.quotas``) a key's limits refused a create
+│   ├── QuotaExceeded      a rate limit, queue cap or budget (429, with when to retry)
+│   └── ModelNotAllowed    the key may not use that model (403)
 ├── EngineError            the engine could not produce a video
 │   ├── EngineLoadError    the engine's model could not be loaded
 │   └── UnknownEngine      no engine registered under that name (also a ConfigError)

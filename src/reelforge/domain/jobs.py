@@ -62,6 +62,12 @@ class Job:
     ``denoising`` (the engine's steps) or ``encoding`` (muxing, previews, storing)."""
     surface: str | None = None
     """The API surface that created it: ``openai``, ``seed``, or None (the command line)."""
+    compute_seconds: float = 0.0
+    """Wall-clock seconds worker slots spent on it: every ended attempt (a running attempt
+    counts once it ends)."""
+    fair_tag: float = 0.0
+    """Its place in the fair queue among all keys' jobs, fixed when it was enqueued (see
+    ``reelforge.store.fairness``)."""
 
 
 @dataclass(frozen=True, slots=True)

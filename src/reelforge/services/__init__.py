@@ -44,6 +44,7 @@ def build_admission(runtime: Runtime, fetcher: ImageFetcher, metrics: Metrics) -
         retention_seconds=settings.retention_seconds,
         metrics=metrics,
         webhook_urls=WebhookUrlPolicy.from_settings(settings),
+        default_limits=settings.default_limits,
     )
 
 

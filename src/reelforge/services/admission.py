@@ -5,13 +5,16 @@
 on every entry point:
 
 1. validate the request into a ``GenerationSpec`` (``SpecError`` names the field), and its
-   ``webhook_url`` under the webhook SSRF rules (``SpecError(field="webhook_url")``);
+   ``webhook_url`` under the webhook SSRF rules (``SpecError(field="webhook_url")``); the
+   key's model allowlist (``ModelNotAllowed``);
 2. content policy on the prompt (``PolicyRefused``);
 3. claim the idempotency key, or replay / refuse (``IdempotencyConflict``);
 4. resolve the first frame (data URL, http(s) URL or bytes), vet it, check it for faces, and
    store it at ``layout.first_frame_key`` *before* the row exists;
-5. enqueue: the job with its retention deadline (and the idempotency record) in one
-   transaction, then the workers are woken (``Database.enqueue``).
+5. enqueue: the key's request rate, queue cap and budgets checked under its lock
+   (``QuotaExceeded``; a first look before step 4 when that step is costly), then the job
+   with its retention deadline (and the idempotency record) in one transaction, then the
+   workers are woken (``Database.enqueue``).
 
 Whatever fails after step 3 releases the key and removes the stored frame, so nothing is left
 queued or half-written. Admission depends only on what it is given: the database, the blob
@@ -29,6 +32,7 @@ from datetime import timedelta
 from reelforge.domain.errors import IdempotencyConflict, PolicyRefused, SpecError
 from reelforge.domain.events import Surface
 from reelforge.domain.jobs import Job, Status
+from reelforge.domain.quotas import KeyLimits, ModelNotAllowed, QuotaExceeded
 from reelforge.domain.specs import GenerationSpec
 from reelforge.notify.urls import WebhookUrlPolicy
 from reelforge.policy import FacePolicy, PolicyDecision, PromptPolicy
@@ -38,6 +42,7 @@ from reelforge.storage import layout
 from reelforge.storage.base import BlobStore
 from reelforge.store.database import Database, IdempotentReply
 from reelforge.store.idempotency import Claim, ClaimResult, IdempotencyKey, StoredResponse
+from reelforge.store.keys import ApiKey
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +86,8 @@ class Admission:
     metrics: Metrics
     webhook_urls: WebhookUrlPolicy = field(default_factory=WebhookUrlPolicy)
     """Which ``webhook_url`` values may receive deliveries (the operator's allowlist)."""
+    default_limits: KeyLimits = field(default_factory=KeyLimits)
+    """Limits for keys that set none of their own (settings ``default_*``)."""
 
     def submit(
         self,
@@ -89,19 +96,46 @@ class Admission:
         *,
         render: Render,
         idempotency: IdempotencyKey | None = None,
+        key: ApiKey | None = None,
     ) -> Admitted:
         """Admit a request from an API surface; the response is ``render(job)``, or the
-        stored response of an earlier request with the same idempotency key."""
+        stored response of an earlier request with the same idempotency key. ``key`` (the
+        caller's, whose id is ``owner``): its limits apply."""
+        try:
+            return self._submit(owner, request, render, idempotency, key)
+        except QuotaExceeded as exc:
+            self._refused_by_limit(owner, exc.limit)
+            raise
+        except ModelNotAllowed:
+            self._refused_by_limit(owner, "model_not_allowed")
+            raise
+
+    def _refused_by_limit(self, owner: str, limit: str) -> None:
+        log.debug("refused create: limit=%s owner=%s", limit, owner)
+        self.metrics.quota_refused(limit)
+
+    def _submit(
+        self,
+        owner: str,
+        request: VideoRequest,
+        render: Render,
+        idempotency: IdempotencyKey | None,
+        key: ApiKey | None,
+    ) -> Admitted:
+        limits = self._limits(key)
         spec = self._checked_spec(request, owner)
+        if key is not None:
+            self._check_key(key, request, spec, limits)
         if idempotency is None:
-            return Admitted(render(self._enqueue(owner, request, spec, None)), replayed=False)
+            job = self._enqueue(owner, request, spec, None, limits)
+            return Admitted(render(job), replayed=False)
         claim = self._claim(idempotency)
         if claim.stored is not None:
             return Admitted(claim.stored, replayed=True)
         token = claim.token or ""
         try:
             reply = IdempotentReply(idempotency, token, render)
-            job = self._enqueue(owner, request, spec, reply)
+            job = self._enqueue(owner, request, spec, reply, limits)
         except BaseException:
             self.database.idempotency.release(idempotency, token)
             raise
@@ -109,7 +143,22 @@ class Admission:
 
     def admit(self, owner: str | None, request: VideoRequest) -> Job:
         """Admit a request from this machine (``reelforge generate``): the same checks."""
-        return self._enqueue(owner, request, self._checked_spec(request, owner), None)
+        return self._enqueue(owner, request, self._checked_spec(request, owner), None, None)
+
+    def _check_key(
+        self, key: ApiKey, request: VideoRequest, spec: GenerationSpec, limits: KeyLimits | None
+    ) -> None:
+        """The key's model allowlist; before a first frame is fetched and checked, a first
+        look at its queue cap and budgets (the binding check comes at enqueue)."""
+        if key.allowed_models is not None and spec.model not in key.allowed_models:
+            raise ModelNotAllowed(spec.model, key.allowed_models)
+        costly = request.first_frame is not None or request.remix_of is not None
+        if limits is not None and costly:
+            self.database.quotas.precheck(key.id, spec, limits)
+
+    def _limits(self, key: ApiKey | None) -> KeyLimits | None:
+        """The key's limits in force (its own over the server defaults)."""
+        return None if key is None else key.limits.effective(self.default_limits)
 
     def _checked_spec(self, request: VideoRequest, owner: str | None) -> GenerationSpec:
         # 1. validate, 2. prompt policy
@@ -125,6 +174,7 @@ class Admission:
         request: VideoRequest,
         spec: GenerationSpec,
         reply: IdempotentReply | None,
+        limits: KeyLimits | None,
     ) -> Job:
         job_id = str(uuid.uuid4())
         try:
@@ -142,6 +192,7 @@ class Admission:
                 idempotency=reply,
                 webhook_url=request.webhook_url,
                 surface=request.surface,
+                limits=limits,
             )
         except BaseException:
             self.blobs.delete_prefix(layout.input_prefix(job_id))

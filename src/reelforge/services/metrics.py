@@ -1,7 +1,8 @@
 """Prometheus metrics: one registry per app, no import-time globals.
 
-Counters count what this process did (admissions, refusals); job and queue gauges are read from
-the database at scrape time, so every replica reports the same truthful numbers.
+Counters count what this process did (admissions, refusals); job and queue gauges, and the usage
+counters (from the usage ledger), are read from the database at scrape time, so every replica
+reports the same truthful numbers.
 """
 
 from __future__ import annotations
@@ -9,17 +10,23 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from prometheus_client import CollectorRegistry, Counter, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from reelforge.services.estimates import QueueEstimator
 from reelforge.store.jobs import JobStore
+from reelforge.store.usage import UsageLedger
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 class Metrics:
-    def __init__(self, store: JobStore, estimator: QueueEstimator | None = None) -> None:
+    def __init__(
+        self,
+        store: JobStore,
+        estimator: QueueEstimator | None = None,
+        usage: UsageLedger | None = None,
+    ) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.jobs_created = Counter(
             "reelforge_jobs_created",
@@ -33,6 +40,13 @@ class Metrics:
             ["input", "category"],
             registry=self.registry,
         )
+        self.quota_refusals = Counter(
+            "reelforge_quota_refusals",
+            "Creates refused by a key's limits, by limit (rpm, max_queued, daily_video_seconds, "
+            "..., model_not_allowed).",
+            ["limit"],
+            registry=self.registry,
+        )
         self.webhook_deliveries = Counter(
             "reelforge_webhook_deliveries",
             "Webhook delivery attempts this process made, by outcome: delivered, retrying "
@@ -43,12 +57,17 @@ class Metrics:
         self.registry.register(_JobCollector(store))
         if estimator is not None:
             self.registry.register(_EstimateCollector(estimator))
+        if usage is not None:
+            self.registry.register(_UsageCollector(usage))
 
     def job_created(self, kind: str) -> None:
         self.jobs_created.labels(kind=kind).inc()
 
     def refused(self, what: str, category: str) -> None:
         self.refusals.labels(input=what, category=category).inc()
+
+    def quota_refused(self, limit: str) -> None:
+        self.quota_refusals.labels(limit=limit).inc()
 
     def webhook_attempt(self, outcome: str) -> None:
         self.webhook_deliveries.labels(outcome=outcome).inc()
@@ -108,5 +127,49 @@ def _estimate_families() -> tuple[GaugeMetricFamily, GaugeMetricFamily]:
         GaugeMetricFamily(
             "reelforge_queue_wait_estimate_seconds",
             "Estimated seconds a job enqueued now would wait before it starts.",
+        ),
+    )
+
+
+class _UsageCollector(Collector):
+    """All-time usage per key (by name; ``local`` for command-line jobs) and model, from the
+    usage ledger in one grouped query per scrape."""
+
+    def __init__(self, usage: UsageLedger) -> None:
+        self._usage = usage
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        video, compute, jobs = _usage_families()
+        for total in self._usage.totals():
+            labels = [total.key, total.model]
+            video.add_metric(labels, total.video_seconds_delivered)
+            compute.add_metric(labels, total.compute_seconds)
+            for outcome in ("completed", "failed", "cancelled"):
+                jobs.add_metric([*labels, outcome], getattr(total, outcome))
+        yield video
+        yield compute
+        yield jobs
+
+    def describe(self) -> Iterator[CounterMetricFamily]:
+        yield from _usage_families()
+
+
+def _usage_families() -> tuple[CounterMetricFamily, CounterMetricFamily, CounterMetricFamily]:
+    return (
+        CounterMetricFamily(
+            "reelforge_usage_video_seconds",
+            "Seconds of video delivered (completed videos), by API key name and model.",
+            labels=["key", "model"],
+        ),
+        CounterMetricFamily(
+            "reelforge_usage_compute_seconds",
+            "Seconds worker slots spent on jobs (every ended attempt, failed and cancelled jobs "
+            "included), by API key name and model.",
+            labels=["key", "model"],
+        ),
+        CounterMetricFamily(
+            "reelforge_usage_jobs",
+            "Jobs that ended, by API key name, model and outcome (completed, failed, cancelled).",
+            labels=["key", "model", "outcome"],
         ),
     )

@@ -1,10 +1,11 @@
 """Database: the open database and its one unit of work.
 
 Everything that reads or writes rows goes through the repositories held here (``jobs``,
-``queue``, ``events``, ``keys``, ``idempotency``, ``webhooks``, ``stats``); no module outside
-``reelforge.store`` sees the SQLAlchemy engine. ``enqueue`` is the only way a job enters the
-queue: the job row, its idempotency record and its ``video.queued`` event (the outbox) commit
-in one transaction, then the workers are woken once.
+``queue``, ``events``, ``keys``, ``idempotency``, ``webhooks``, ``stats``, ``quotas``); no
+module outside ``reelforge.store`` sees the SQLAlchemy engine. ``enqueue`` is the only way a
+job enters the queue: the key's limits checked under its lock, then the job row, its
+idempotency record and its ``video.queued`` event (the outbox) commit in one transaction,
+then the workers are woken once.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import sqlalchemy as sa
 from reelforge.domain.errors import IdempotencyConflict
 from reelforge.domain.events import Surface
 from reelforge.domain.jobs import Job
+from reelforge.domain.quotas import KeyLimits
 from reelforge.domain.specs import GenerationSpec
 from reelforge.store.db import WRITE, check_connection, create_db_engine, migrate
 from reelforge.store.events import EventLog
@@ -27,9 +29,11 @@ from reelforge.store.jobs import Clock, JobStore
 from reelforge.store.keys import KeyStore
 from reelforge.store.pg_listener import PgListener
 from reelforge.store.queue import WorkQueue
+from reelforge.store.quotas import QuotaStore
 from reelforge.store.signals import Signals
 from reelforge.store.stats import QueueStats
 from reelforge.store.types import utcnow
+from reelforge.store.usage import UsageLedger
 from reelforge.store.webhooks import WebhookStore
 
 DatabaseError = sa.exc.SQLAlchemyError
@@ -67,6 +71,8 @@ class Database:
         self.idempotency = IdempotencyStore(engine, idempotency_ttl_seconds, clock=clock)
         self.webhooks = WebhookStore(engine, clock)
         self.stats = QueueStats(engine)
+        self.quotas = QuotaStore(engine, clock)
+        self.usage = UsageLedger(engine)
         self._listener: PgListener | None = None
 
     @classmethod
@@ -103,13 +109,18 @@ class Database:
         idempotency: IdempotentReply | None = None,
         webhook_url: str | None = None,
         surface: Surface | None = None,
+        limits: KeyLimits | None = None,
     ) -> Job:
         """Queue a job, kept ``retention`` after its creation (None: until deleted), with its
         ``video.queued`` event; with ``idempotency``, store its rendered response under the
         claimed key in the same transaction (``IdempotencyConflict`` when another request took
         the key). ``webhook_url`` (already checked) also receives the job's terminal events;
-        ``surface`` (the creating API surface) decides which id the events carry."""
+        ``surface`` (the creating API surface) decides which id the events carry. With
+        ``limits`` (the owner's effective ones), ``QuotaExceeded`` when the job would pass its
+        queue cap or a budget: checked under the key's lock, so no burst overshoots."""
         with self._engine.connect().execution_options(**WRITE) as conn, conn.begin():
+            if limits is not None and owner is not None:
+                self.quotas.check_admission(conn, owner, spec, limits)
             job = self.jobs.insert_queued(
                 conn,
                 spec,

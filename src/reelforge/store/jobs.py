@@ -20,10 +20,11 @@ from reelforge.domain.events import EventType
 from reelforge.domain.jobs import Job, JobOutputs, Status
 from reelforge.domain.specs import GenerationSpec
 from reelforge.store.db import WRITE
+from reelforge.store.fairness import next_fair_tag
 from reelforge.store.signals import Signals
 from reelforge.store.tables import job_attempts, jobs
 from reelforge.store.types import utcnow
-from reelforge.store.usage import add_usage, usage_key
+from reelforge.store.usage import add_usage, record_deletion, record_outcome, usage_key
 
 if TYPE_CHECKING:
     from reelforge.store.events import EventLog
@@ -40,6 +41,8 @@ class Attempt:
     started_at: datetime
     ended_at: datetime | None
     outcome: str | None
+    compute_seconds: float | None = None
+    """Seconds it held a worker slot; None while it runs."""
 
 
 class JobStore:
@@ -90,6 +93,8 @@ class JobStore:
             "expires_at": expires_at,
             "webhook_url": webhook_url,
             "surface": surface,
+            # Read in this transaction: its place among the queued jobs of every key.
+            "fair_tag": next_fair_tag(conn, owner),
         }
         conn.execute(jobs.insert().values(**values))
         add_usage(
@@ -165,6 +170,7 @@ class JobStore:
                 r["started_at"],
                 r["ended_at"],
                 r["outcome"],
+                r["compute_seconds"],
             )
             for r in rows
         ]
@@ -205,7 +211,7 @@ class JobStore:
         return self.get_job(job_id)
 
     def _cancel_queued(self, conn: sa.Connection, job_id: str, now: datetime) -> None:
-        conn.execute(
+        cancel = (
             jobs.update()
             .where(jobs.c.id == job_id, jobs.c.status == Status.QUEUED.value)
             .values(
@@ -216,7 +222,11 @@ class JobStore:
                 error_code="cancelled",
                 error_message="cancelled by request",
             )
+            .returning(jobs)
         )
+        cancelled = conn.execute(cancel).mappings().first()
+        if cancelled is not None:  # None: a worker claimed it meanwhile
+            record_outcome(conn, row_to_job(cancelled), Status.CANCELLED)
         self.events.record(conn, job_id, EventType.CANCELLED)
 
     def _flag_cancel(self, conn: sa.Connection, job_id: str, now: datetime) -> None:
@@ -234,9 +244,11 @@ class JobStore:
             return bool(conn.execute(query).scalar())
 
     def delete_job(self, job_id: str, owner: str | None = None) -> Job:
-        """Remove the row (its attempts cascade); the caller removes blobs and stops work."""
+        """Remove the row (its attempts cascade); the caller removes blobs and stops work. A
+        queued or running job counts as cancelled in the usage ledger."""
         with self._engine.connect().execution_options(**WRITE) as conn, conn.begin():
             job = self.get_job(job_id, owner, connection=conn)
+            record_deletion(conn, job, self.clock())
             conn.execute(job_attempts.delete().where(job_attempts.c.job_id == job_id))
             conn.execute(jobs.delete().where(jobs.c.id == job_id))
         self.signals.cancel_requested(job_id)
@@ -303,4 +315,6 @@ def row_to_job(row: Mapping[str, Any] | sa.RowMapping) -> Job:
         remixed_from=row["remixed_from"],
         stage=row["stage"],
         surface=row["surface"],
+        compute_seconds=float(row["compute_seconds"] or 0.0),
+        fair_tag=float(row["fair_tag"] or 0.0),
     )

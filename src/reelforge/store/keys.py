@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import re
 import secrets
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 
 from reelforge.domain.errors import KeyNotFound
+from reelforge.domain.quotas import LIMIT_NAMES, KeyLimits
 from reelforge.store.api_tables import api_keys
 from reelforge.store.db import WRITE
 from reelforge.store.types import utcnow
@@ -34,10 +37,24 @@ class ApiKey:
     name: str
     created_at: datetime
     revoked_at: datetime | None
+    limits: KeyLimits = field(default_factory=KeyLimits)
+    """The key's own limits (``None``: the server default; ``UNLIMITED``: none)."""
+    allowed_models: tuple[str, ...] | None = None
+    """The models the key may use; ``None``: every model."""
+    expires_at: datetime | None = None
+    weight: int = 1
+    """Fair-share weight in the queue."""
 
     @property
     def active(self) -> bool:
         return self.revoked_at is None
+
+    def expired(self, now: datetime) -> bool:
+        return self.expires_at is not None and self.expires_at <= now
+
+
+KEY_SETTINGS = (*LIMIT_NAMES, "allowed_models", "expires_at", "weight")
+"""What ``KeyStore.create`` and ``KeyStore.update`` may set (already validated by the caller)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,17 +78,44 @@ class KeyStore:
         self._engine = engine
         self.clock = clock
 
-    def create(self, name: str) -> NewKey:
+    def create(self, name: str, settings: Mapping[str, Any] | None = None) -> NewKey:
+        """A new key with ``settings`` (limits, ``allowed_models``, ``expires_at``, ``weight``)."""
         key_id = secrets.token_hex(6)
         token = f"{TOKEN_PREFIX}{key_id}_{secrets.token_urlsafe(32)}"
-        key = ApiKey(key_id, name, self.clock(), None)
+        values = {
+            "id": key_id,
+            "name": name,
+            "secret_hash": hash_token(token),
+            "created_at": self.clock(),
+            "weight": 1,
+            **_columns(settings or {}),
+        }
         with self._engine.connect().execution_options(**WRITE) as conn, conn.begin():
-            conn.execute(
-                api_keys.insert().values(
-                    id=key.id, name=name, secret_hash=hash_token(token), created_at=key.created_at
+            conn.execute(api_keys.insert().values(**values))
+        return NewKey(_to_key(values), token)
+
+    def update(self, key_id: str, settings: Mapping[str, Any]) -> ApiKey:
+        """Change a key's ``settings`` (a value of None restores the server default)."""
+        key_id = key_id.removeprefix(TOKEN_PREFIX).split("_")[0]
+        with self._engine.connect().execution_options(**WRITE) as conn, conn.begin():
+            if settings:
+                conn.execute(
+                    api_keys.update().where(api_keys.c.id == key_id).values(**_columns(settings))
                 )
-            )
-        return NewKey(key, token)
+            found = conn.execute(sa.select(api_keys).where(api_keys.c.id == key_id)).mappings()
+            row = found.first()
+            if row is None:
+                raise _not_found(key_id)
+        return _to_key(row)
+
+    def get(self, key_id: str) -> ApiKey:
+        key_id = key_id.removeprefix(TOKEN_PREFIX).split("_")[0]
+        with self._engine.connect() as conn:
+            row = conn.execute(sa.select(api_keys).where(api_keys.c.id == key_id)).mappings()
+            found = row.first()
+        if found is None:
+            raise _not_found(key_id)
+        return _to_key(found)
 
     def verify(self, token: str) -> ApiKey | None:
         """The active key ``token`` belongs to, or None (unknown, malformed or revoked)."""
@@ -107,9 +151,36 @@ class KeyStore:
             row = conn.execute(sa.select(api_keys).where(api_keys.c.id == key_id)).mappings()
             found = row.first()
         if found is None:
-            raise KeyNotFound(f"no API key with id {key_id!r}; `reelforge keys list` shows them")
+            raise _not_found(key_id)
         return _to_key(found)
 
 
-def _to_key(row: sa.RowMapping) -> ApiKey:
-    return ApiKey(row["id"], row["name"], row["created_at"], row["revoked_at"])
+def _not_found(key_id: str) -> KeyNotFound:
+    return KeyNotFound(f"no API key with id {key_id!r}; `reelforge keys list` shows them")
+
+
+def _columns(settings: Mapping[str, Any]) -> dict[str, Any]:
+    unknown = set(settings) - set(KEY_SETTINGS)
+    if unknown:
+        raise ValueError(f"not a key setting: {', '.join(sorted(unknown))}")
+    values = dict(settings)
+    if "allowed_models" in values:
+        models = values["allowed_models"]
+        values["allowed_models"] = None if models is None else json.dumps(list(models))
+    if "weight" in values and values["weight"] is None:
+        values["weight"] = 1
+    return values
+
+
+def _to_key(row: Mapping[str, Any] | sa.RowMapping) -> ApiKey:
+    models = row.get("allowed_models")
+    return ApiKey(
+        row["id"],
+        row["name"],
+        row["created_at"],
+        row.get("revoked_at"),
+        limits=KeyLimits(**{name: row.get(name) for name in LIMIT_NAMES}),
+        allowed_models=None if models is None else tuple(json.loads(models)),
+        expires_at=row.get("expires_at"),
+        weight=int(row.get("weight") or 1),
+    )

@@ -1,8 +1,10 @@
 """The worker's side of the job table: claim with a lease, heartbeat, finish, sweep.
 
-Claiming differs by backend and nothing else does: PostgreSQL picks the oldest queued row with
-``FOR UPDATE SKIP LOCKED`` so many workers claim in parallel without blocking one another;
-SQLite takes the write lock with ``BEGIN IMMEDIATE`` for the few microseconds the claim lasts.
+Claims take queued jobs in fair order across API keys (``store.fairness``), passing over keys
+at their running cap (``store.running_caps``). Claiming differs by backend: PostgreSQL picks the
+next queued row with ``FOR UPDATE SKIP LOCKED`` so many workers claim in parallel without
+blocking one another (and re-checks a capped key's count under a per-key lock); SQLite takes
+the write lock with ``BEGIN IMMEDIATE`` for the few microseconds the claim lasts.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -22,9 +25,22 @@ from reelforge.domain.events import (
 )
 from reelforge.domain.jobs import Job, JobOutputs, Lease, Status
 from reelforge.store.db import WRITE
-from reelforge.store.jobs import JobStore
+from reelforge.store.jobs import JobStore, row_to_job
+from reelforge.store.running_caps import (
+    OwnerAtCap,
+    check_cap,
+    claimable,
+    claimed_owner_cap,
+    has_cap,
+)
 from reelforge.store.stats import claim_order
 from reelforge.store.tables import job_attempts, jobs
+from reelforge.store.usage import Ended, attempt_seconds, record_outcome, record_outcomes
+
+CLAIM_TRIES = 8
+"""A claim passes over at most this many owners found at their cap by a concurrent claim
+(PostgreSQL only; each try passes over one more) before it answers None until the next wake-up
+or poll."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +53,7 @@ class WorkQueue:
     def __init__(self, engine: sa.Engine, store: JobStore) -> None:
         self.store = store
         self._engine = engine
+        self._postgres = engine.dialect.name == "postgresql"
 
     def _now(self) -> datetime:
         return self.store.clock()
@@ -46,8 +63,27 @@ class WorkQueue:
 
     # -- claiming ------------------------------------------------------------------------------
 
-    def claim(self, worker: str, lease_seconds: float) -> Lease | None:
-        """Lease the oldest queued job to ``worker``, or None when the queue is empty."""
+    def claim(
+        self, worker: str, lease_seconds: float, *, default_max_running: int | None = None
+    ) -> Lease | None:
+        """Lease the next queued job in fair order (``stats.claim_order``) to ``worker``,
+        passing over keys at their running cap (``store.running_caps``; ``default_max_running``
+        is the cap of keys that set none); None when no job can be claimed now."""
+        passed_over: set[str] = set()
+        for _ in range(CLAIM_TRIES):
+            try:
+                return self._claim_next(worker, lease_seconds, default_max_running, passed_over)
+            except OwnerAtCap as full:
+                passed_over.add(full.owner)  # rolled back; its capped jobs wait
+        return None
+
+    def _claim_next(
+        self,
+        worker: str,
+        lease_seconds: float,
+        default_max_running: int | None,
+        passed_over: set[str],
+    ) -> Lease | None:
         now = self._now()
         lease = Lease(
             job_id="",
@@ -56,11 +92,12 @@ class WorkQueue:
             expires_at=now + timedelta(seconds=lease_seconds),
             attempt=0,
         )
+        pick = self._next_queued(default_max_running, passed_over).scalar_subquery()
         with self._write() as conn, conn.begin():
-            # One statement: pick (skipping rows other claimers hold) and take the oldest job.
+            # One statement: pick (skipping rows other claimers hold) and take the next job.
             claimed = conn.execute(
                 jobs.update()
-                .where(jobs.c.id == self._oldest_queued().scalar_subquery())
+                .where(jobs.c.id == pick)
                 .values(
                     status=Status.RUNNING.value,
                     attempts=jobs.c.attempts + 1,
@@ -72,11 +109,20 @@ class WorkQueue:
                     progress=0.0,
                     stage=None,
                 )
-                .returning(jobs.c.id, jobs.c.attempts)
+                .returning(
+                    jobs.c.id,
+                    jobs.c.attempts,
+                    jobs.c.owner,
+                    self._cap_to_check(default_max_running),
+                )
             ).first()
             if claimed is None:
                 return None
-            job_id, attempt = claimed
+            job_id, attempt, job_owner, cap = claimed
+            if job_owner is not None and has_cap(cap):
+                # Raises OwnerAtCap (rolling this claim back) when a concurrent claim of the
+                # same owner committed first and took its last free place.
+                check_cap(conn, job_owner, cap)
             # The attempt's row number: one past the job's last row. Not ``attempt``, which
             # a release at shutdown gives back (it is not counted), while its row stays.
             number = conn.execute(
@@ -97,14 +143,26 @@ class WorkQueue:
         self.store.signals.events_recorded()
         return Lease(job_id, lease.token, worker, lease.expires_at, attempt)
 
-    def _oldest_queued(self) -> sa.Select[str]:
+    def _cap_to_check(self, default_max_running: int | None) -> sa.ColumnElement[Any]:
+        """The claimed job's owner's cap, to re-check under the owner's lock: on PostgreSQL
+        only (NULL on SQLite, whose claims are serialised, so the pick alone is exact)."""
+        if not self._postgres:
+            return sa.literal(None, sa.Integer)
+        return claimed_owner_cap(default_max_running)
+
+    def _next_queued(
+        self, default_max_running: int | None, passed_over: set[str]
+    ) -> sa.Select[tuple[str]]:
         query = (
             sa.select(jobs.c.id)
-            .where(jobs.c.status == Status.QUEUED.value)
+            .where(
+                jobs.c.status == Status.QUEUED.value,
+                claimable(default_max_running, passed_over, sqlite=not self._postgres),
+            )
             .order_by(*claim_order())
             .limit(1)
         )
-        if self._engine.dialect.name == "postgresql":
+        if self._postgres:
             query = query.with_for_update(skip_locked=True)
         return query
 
@@ -191,9 +249,11 @@ class WorkQueue:
                 lease_expires_at=None,
                 **values,
             )
-            self._end_attempt(conn, lease, outcome, now)
+            compute = self._end_attempt(conn, lease, outcome, now)
             self.store.events.record(conn, lease.job_id, TERMINAL_EVENTS[status])
             job = self.store.get_job(lease.job_id, connection=conn)
+            # Last: the key's jobs of the day share the ledger row; its lock is held shortest.
+            record_outcome(conn, job, status, compute)
         self.store.signals.events_recorded()
         return job
 
@@ -214,8 +274,9 @@ class WorkQueue:
                 stage=None,
                 updated_at=now,
             )
-            self._end_attempt(conn, lease, "released", now)
+            compute = self._end_attempt(conn, lease, "released", now)
             self.store.events.record(conn, lease.job_id, EventType.QUEUED)
+            record_outcome(conn, self.store.get_job(lease.job_id, connection=conn), None, compute)
         self.store.signals.job_enqueued()
         self.store.signals.events_recorded()
 
@@ -233,12 +294,32 @@ class WorkQueue:
             raise LeaseLost(f"job {lease.job_id}: lease {lease.token[:8]} is no longer held")
 
     @staticmethod
-    def _end_attempt(conn: sa.Connection, lease: Lease, outcome: str, now: datetime) -> None:
+    def _end_attempt(
+        conn: sa.Connection,
+        lease: Lease,
+        outcome: str,
+        now: datetime,
+        measured_to: datetime | None = None,
+    ) -> float:
+        """End the lease's attempt at ``now``; its compute (seconds from its start to
+        ``measured_to``, default ``now``) goes on the attempt and the job; returns it. Called
+        only after the fenced write, or by the sweeper: a zombie's attempt is never counted."""
+        compute = attempt_seconds(conn, lease.job_id, lease.token, measured_to or now)
         conn.execute(
             job_attempts.update()
-            .where(job_attempts.c.job_id == lease.job_id, job_attempts.c.lease_token == lease.token)
-            .values(ended_at=now, outcome=outcome)
+            .where(
+                job_attempts.c.job_id == lease.job_id,
+                job_attempts.c.lease_token == lease.token,
+                job_attempts.c.ended_at.is_(None),
+            )
+            .values(ended_at=now, outcome=outcome, compute_seconds=compute)
         )
+        conn.execute(
+            jobs.update()
+            .where(jobs.c.id == lease.job_id)
+            .values(compute_seconds=jobs.c.compute_seconds + compute)
+        )
+        return compute
 
     # -- sweeping ------------------------------------------------------------------------------
 
@@ -247,16 +328,20 @@ class WorkQueue:
         now = self._now()
         result = SweepResult([], [])
         with self._write() as conn, conn.begin():
-            stale = conn.execute(
-                sa.select(jobs.c.id, jobs.c.attempts, jobs.c.lease_token, jobs.c.cancel_requested)
-                .where(jobs.c.status == Status.RUNNING.value, jobs.c.lease_expires_at < now)
-                .limit(500)
-            ).all()
-            for job_id, attempts, token, cancel_requested in stale:
-                gone = Lease(job_id, token, "", now, attempts)
-                self._end_attempt(conn, gone, "lost", now)
-                event = self._settle_lost(conn, gone, bool(cancel_requested), max_attempts, result)
-                self.store.events.record(conn, job_id, event)
+            expired = jobs.c.status == Status.RUNNING.value, jobs.c.lease_expires_at < now
+            stale = conn.execute(sa.select(jobs).where(*expired).limit(500)).mappings().all()
+            ended: list[Ended] = []
+            for row in stale:
+                job = row_to_job(row)
+                gone = Lease(job.id, row["lease_token"], "", now, job.attempts)
+                # The dead worker's compute ends at its last heartbeat or progress write.
+                compute = self._end_attempt(conn, gone, "lost", now, measured_to=job.updated_at)
+                event = self._settle_lost(conn, gone, job.cancel_requested, max_attempts, result)
+                ended.append(Ended(job, _SETTLED.get(event), compute))
+                self.store.events.record(conn, job.id, event)
+            # After every job row is locked: a zombie finishing one of them (job row, then
+            # ledger row) waits for this sweep instead of deadlocking with it.
+            record_outcomes(conn, ended)
         if result.requeued:
             self.store.signals.job_enqueued()
         if stale:
@@ -302,6 +387,10 @@ class WorkQueue:
             result.requeued.append(gone.job_id)
         self._fenced(gone, conn, **values)
         return event
+
+
+_SETTLED = {EventType.CANCELLED: Status.CANCELLED, EventType.FAILED: Status.FAILED}
+"""How a swept job ended, by the event that announces it (absent: back to the queue)."""
 
 
 def _progress_steps(progress: float) -> int:

@@ -2,9 +2,10 @@
 
 Three questions, each one indexed query: how much queued work is ahead of a job (its position
 and the video seconds per model ahead of it), what is running now, and how long recent jobs
-took. ``claim_order`` is the single definition of the order workers take queued jobs in; the
-position count uses it, so a change of claim order (fair queueing by key, say) changes positions
-with it.
+took. ``claim_order`` is the single definition of the order workers take queued jobs in (fair
+queueing by key, ``store.fairness``); the position count uses it, so positions follow the fair
+order. (A key at its running cap is passed over by claims, so its own jobs may start later than
+their position says, and other keys' jobs earlier.)
 """
 
 from __future__ import annotations
@@ -24,15 +25,22 @@ RECENT_ROWS = 1000
 
 
 def claim_order() -> tuple[sa.ColumnElement[object], ...]:
-    """The order workers claim queued jobs in: oldest ``(created_at, id)`` first."""
-    return (jobs.c.created_at, jobs.c.id)
+    """The order workers claim queued jobs in: lowest fair-queueing tag first (see
+    ``store.fairness``), then oldest ``(created_at, id)``."""
+    return (jobs.c.fair_tag, jobs.c.created_at, jobs.c.id)
 
 
 def _ahead_of(job: Job) -> sa.ColumnElement[bool]:
     """Queued rows a worker would claim before ``job`` (row-value comparison on the claim key,
-    served by ``ix_jobs_status_created``)."""
+    served by ``ix_jobs_status_fair_tag``). The job's tag is fixed at enqueue and kept while it
+    waits, so the job's snapshot carries the whole bound: plain values, from which the planner
+    sees how far into the queue the job is (a range scan near the head)."""
     key = sa.tuple_(*claim_order())
-    bound = sa.tuple_(sa.literal(job.created_at, jobs.c.created_at.type), sa.literal(job.id))
+    bound = sa.tuple_(
+        sa.literal(job.fair_tag, jobs.c.fair_tag.type),
+        sa.literal(job.created_at, jobs.c.created_at.type),
+        sa.literal(job.id),
+    )
     return sa.and_(jobs.c.status == Status.QUEUED.value, key < bound)
 
 

@@ -136,7 +136,11 @@ class Worker:
     def _claim_and_run(self) -> bool:
         if self._stopping.is_set():
             return False
-        lease = self.runtime.queue.claim(self.worker_id, self.settings.lease_seconds)
+        lease = self.runtime.queue.claim(
+            self.worker_id,
+            self.settings.lease_seconds,
+            default_max_running=self.settings.default_max_running,
+        )
         if lease is None:
             return False
         control = RunControl(lease, self.runtime.store.is_cancel_requested)

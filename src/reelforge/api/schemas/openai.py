@@ -50,6 +50,16 @@ class VideoError(BaseModel):
     message: str
 
 
+class VideoUsage(BaseModel):
+    video_seconds: int = Field(
+        description="Seconds of video delivered: the video's length once completed, else 0."
+    )
+    compute_seconds: float = Field(
+        description="Seconds workers spent generating it over all attempts (an attempt counts "
+        "once it ends), 3 decimals."
+    )
+
+
 class Video(BaseModel):
     id: str = Field(pattern=VIDEO_ID_PATTERN)
     object: Literal["video"] = "video"
@@ -88,6 +98,11 @@ class Video(BaseModel):
         description="ReelForge extension. `queued`; while in progress `loading` (before the "
         "model's first step), `denoising` (the model's steps) or `encoding` (the MP4 and "
         "previews). Null when finished.",
+    )
+    usage: VideoUsage | None = Field(
+        default=None,
+        description="ReelForge extension. What the video used: the seconds delivered and the "
+        "compute spent; the same numbers `GET /v1/usage` sums.",
     )
 
 

@@ -39,12 +39,11 @@ def upgrade() -> None:
         batch.add_column(sa.Column("rate_checked_at", UTCDateTime, nullable=True))
     with op.batch_alter_table("jobs") as batch:
         batch.add_column(sa.Column("fair_tag", sa.Float, nullable=False, server_default="0"))
-        batch.add_column(
-            sa.Column("compute_seconds", sa.Float, nullable=False, server_default="0")
-        )
+        batch.add_column(sa.Column("compute_seconds", sa.Float, nullable=False, server_default="0"))
     with op.batch_alter_table("job_attempts") as batch:
         batch.add_column(sa.Column("compute_seconds", sa.Float, nullable=True))
-    # Queued jobs of one release keep their FIFO order under fair queueing: tag = arrival rank.
+    # Jobs queued before the upgrade keep tag 0: they run first, in FIFO order (ties break by
+    # created_at, id), then the fair order takes over.
     op.create_index("ix_jobs_status_fair_tag", "jobs", ["status", "fair_tag", "created_at"])
     op.create_index("ix_jobs_owner_status_fair_tag", "jobs", ["owner", "status", "fair_tag"])
     op.create_table(
