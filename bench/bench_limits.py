@@ -6,6 +6,7 @@
 Creates go through ``Admission.submit`` (validation, the prompt policy, enqueue: everything a
 create does but HTTP) from ``--threads`` threads, alternating rounds between two keys:
   off   a key with no limits (no bucket write, no lock, no ledger read)
+  rpm   a key with only a (never reached) rate limit: the row lock and the bucket update
   on    a key with every limit set, high enough never to refuse: the rpm bucket (one more
         write transaction), the key's row lock, the queue count and the day's and month's
         video and compute budgets (ledger reads) on every create
@@ -67,20 +68,29 @@ def measure(settings: Settings, creates: int, threads: int) -> dict[str, float]:
     try:
         fetcher = ImageFetcher()  # unused: the creates carry no image
         admission = build_admission(runtime, fetcher, Metrics(runtime.store))
-        rates: dict[str, list[float]] = {"off": [], "on": []}
+        rates: dict[str, list[float]] = {"off": [], "rpm": [], "on": []}
         warm_up = runtime.keys.create("warm-up").key
         rate(admission, warm_up, creates // 4, threads)  # connections, policy caches
         for round_ in range(ROUNDS):
             # New keys each round: a key's queue holds one round's jobs, as with a queue cap.
-            off = runtime.keys.create("limits off").key
-            on = runtime.keys.create("limits on", HIGH).key
-            order = [("off", off), ("on", on)] if round_ % 2 == 0 else [("on", on), ("off", off)]
+            keys = [
+                ("off", runtime.keys.create("limits off").key),
+                ("rpm", runtime.keys.create("rpm only", {"rpm": HIGH["rpm"]}).key),
+                ("on", runtime.keys.create("limits on", HIGH).key),
+            ]
+            order = keys if round_ % 2 == 0 else keys[::-1]
             for label, key in order:
                 rates[label].append(rate(admission, key, creates, threads))
     finally:
         runtime.close()
-    off_rate, on_rate = statistics.median(rates["off"]), statistics.median(rates["on"])
-    return {"off_per_s": off_rate, "on_per_s": on_rate, "on_over_off": on_rate / off_rate}
+    median = {label: statistics.median(values) for label, values in rates.items()}
+    return {
+        "off_per_s": median["off"],
+        "rpm_per_s": median["rpm"],
+        "on_per_s": median["on"],
+        "rpm_over_off": median["rpm"] / median["off"],
+        "on_over_off": median["on"] / median["off"],
+    }
 
 
 def fresh_postgres(url: str) -> str:
@@ -105,7 +115,8 @@ def main() -> None:
             results["postgres"] = measure(pg, args.creates, args.threads)
     for backend, figures in results.items():
         print(
-            f"{backend:9s} off {figures['off_per_s']:7.1f}/s  on {figures['on_per_s']:7.1f}/s  "
+            f"{backend:9s} off {figures['off_per_s']:6.1f}/s  rpm {figures['rpm_per_s']:6.1f}/s  "
+            f"on {figures['on_per_s']:6.1f}/s  rpm/off {figures['rpm_over_off']:.2f}  "
             f"on/off {figures['on_over_off']:.2f}"
         )
     print(json.dumps(results))
