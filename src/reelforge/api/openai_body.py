@@ -9,17 +9,15 @@ runs on the event loop as the body arrives, a chunk at a time; Starlette spools 
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.exceptions import RequestValidationError
-from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
 from reelforge.api.errors import ApiError
+from reelforge.api.json_body import INLINE_BODY_BYTES, json_object, validated
 from reelforge.api.limits import MAX_BODY_BYTES
 from reelforge.api.schemas.openai import VideoCreateRequest
 from reelforge.domain.limits import MAX_IMAGE_BYTES, describe_size
@@ -57,19 +55,13 @@ def _first_frame(fields: VideoCreateRequest, upload: bytes | None) -> str | byte
     return reference.image_url
 
 
-INLINE_BODY_BYTES = 64 * 1024
-"""Bodies up to this size are parsed on the event loop (a thread hop costs more than they do);
-larger ones, an image as a data URL or an upload, are parsed, validated and digested in the
-thread pool: 16 MB of JSON is tens of milliseconds that every other request would wait out."""
-
-
 async def read_create_body(request: Request) -> CreateBody:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "application/json":
         data = await request.body()
         if len(data) <= INLINE_BODY_BYTES:
-            return _create_body(_json_object(data), None)
-        return await run_in_threadpool(lambda: _create_body(_json_object(data), None))
+            return _create_body(json_object(data), None)
+        return await run_in_threadpool(lambda: _create_body(json_object(data), None))
     if content_type == "multipart/form-data":
         raw, upload = await _form_fields(request)
         if upload is None or len(upload) <= INLINE_BODY_BYTES:
@@ -83,23 +75,10 @@ async def read_create_body(request: Request) -> CreateBody:
 
 
 def _create_body(raw: Any, upload: bytes | None) -> CreateBody:
-    try:
-        fields = VideoCreateRequest.model_validate(raw)
-    except ValidationError as exc:
-        raise RequestValidationError(exc.errors(include_url=False)) from None
+    fields = validated(VideoCreateRequest, raw)
     digest = hashlib.sha256(upload).hexdigest().encode() if upload is not None else b"-"
     canonical = fields.model_dump_json().encode() + b"\n" + digest
     return CreateBody(fields, _first_frame(fields, upload), canonical)
-
-
-def _json_object(data: bytes) -> Any:
-    try:
-        parsed = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ApiError(400, f"the body is not valid JSON: {exc}", code="invalid_json") from None
-    if not isinstance(parsed, dict):
-        raise ApiError(400, 'the JSON body must be an object like {"prompt": "..."}')
-    return parsed
 
 
 async def _form_fields(request: Request) -> tuple[dict[str, Any], bytes | None]:

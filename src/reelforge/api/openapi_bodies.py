@@ -8,6 +8,7 @@ from pydantic.json_schema import models_json_schema
 
 from reelforge.api.schemas.common import IMAGE_SOURCE_PATTERN
 from reelforge.api.schemas.openai import ImageReference, VideoCreateRequest
+from reelforge.api.schemas.seed import SeedCreateRequest, SeedProCreateRequest
 from reelforge.domain.limits import MAX_IMAGE_FIELD_CHARS
 
 _REF = "#/components/schemas/{model}"
@@ -44,6 +45,16 @@ CREATE_VIDEO_BODY: dict[str, Any] = {
 }
 
 
+def json_body(model: str) -> dict[str, Any]:
+    """``openapi_extra`` for a route that reads its JSON body itself (``json_body.py``)."""
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": _REF.format(model=model)}}},
+        }
+    }
+
+
 def validation_is_400(openapi: dict[str, Any]) -> dict[str, Any]:
     """Both surfaces answer invalid parameters with 400 in their own error shape, never with
     FastAPI's 422 (which our create routes use for a reused Idempotency-Key)."""
@@ -68,10 +79,9 @@ def validation_is_400(openapi: dict[str, Any]) -> dict[str, Any]:
 
 
 def add_body_schemas(openapi: dict[str, Any]) -> dict[str, Any]:
-    """Register the create body's models, which no route parameter names."""
-    _, defs = models_json_schema(
-        [(VideoCreateRequest, "validation"), (ImageReference, "validation")], ref_template=_REF
-    )
+    """Register the create bodies' models, which no route parameter names."""
+    models = (VideoCreateRequest, ImageReference, SeedCreateRequest, SeedProCreateRequest)
+    _, defs = models_json_schema([(model, "validation") for model in models], ref_template=_REF)
     schemas = openapi.setdefault("components", {}).setdefault("schemas", {})
     for name, schema in defs.get("$defs", {}).items():
         schemas.setdefault(name, schema)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel
 from starlette.responses import Response
 
 from reelforge.api.content import serve_blob
@@ -18,7 +20,9 @@ from reelforge.api.deps import (
     idempotency_scope,
 )
 from reelforge.api.errors import ApiError, documented, not_found
+from reelforge.api.json_body import read_json_model
 from reelforge.api.mapping import job_id_from_task_id, to_task
+from reelforge.api.openapi_bodies import json_body
 from reelforge.api.replies import Render, render_once, stored_response
 from reelforge.api.schemas.seed import (
     GatewayError,
@@ -28,7 +32,7 @@ from reelforge.api.schemas.seed import (
 )
 from reelforge.domain.errors import JobNotFound
 from reelforge.domain.jobs import Job, Status
-from reelforge.services.admission import Admission, VideoRequest
+from reelforge.services.admission import Admission, Admitted, VideoRequest
 from reelforge.services.estimates import QueueEstimator
 from reelforge.store.idempotency import IdempotencyKey, StoredResponse
 from reelforge.store.keys import ApiKey
@@ -71,19 +75,19 @@ router = APIRouter(tags=["Seed task API"])
     response_model_exclude_none=True,
     responses={**_COMMON, **_IDEMPOTENCY, **_TOO_LARGE, **_LIMITS},
     summary="Create a video generation task",
+    openapi_extra=json_body("SeedCreateRequest"),
 )
 async def create_task(
-    body: SeedCreateRequest,
+    request: Request,
     key: CurrentKey,
     admission: AdmissionDep,
     context: ContextDep,
     idempotency_key: IdempotencyHeader = None,
     retry_count: RetryCountHeader = None,
 ) -> Response:
-    scope = idempotency_scope(
-        key.id, GENERATION, body.model_dump_json().encode(), idempotency_key, retry_count
-    )
-    return await _create(admission, context.estimator, key, body, body.model, scope)
+    body = await read_json_model(request, SeedCreateRequest)
+    idempotency = _Idempotency(GENERATION, idempotency_key, retry_count)
+    return await _create(admission, context.estimator, key, body, body.model, idempotency)
 
 
 @router.post(
@@ -93,19 +97,33 @@ async def create_task(
     response_model_exclude_none=True,
     responses={**_COMMON, **_IDEMPOTENCY, **_TOO_LARGE, **_LIMITS},
     summary="Create a sora-2-pro task (sister endpoint: no model field, 4 s by default)",
+    openapi_extra=json_body("SeedProCreateRequest"),
 )
 async def create_pro_task(
-    body: SeedProCreateRequest,
+    request: Request,
     key: CurrentKey,
     admission: AdmissionDep,
     context: ContextDep,
     idempotency_key: IdempotencyHeader = None,
     retry_count: RetryCountHeader = None,
 ) -> Response:
-    scope = idempotency_scope(
-        key.id, PRO_GENERATION, body.model_dump_json().encode(), idempotency_key, retry_count
-    )
-    return await _create(admission, context.estimator, key, body, "sora-2-pro", scope)
+    body = await read_json_model(request, SeedProCreateRequest)
+    idempotency = _Idempotency(PRO_GENERATION, idempotency_key, retry_count)
+    return await _create(admission, context.estimator, key, body, "sora-2-pro", idempotency)
+
+
+@dataclass(frozen=True, slots=True)
+class _Idempotency:
+    """What scopes a create's Idempotency-Key: the route and the key's headers."""
+
+    route: str
+    key: str | None
+    retry_count: str | None
+
+    def scope(self, owner: str, body: BaseModel) -> IdempotencyKey | None:
+        # The canonical body may hold a 14 MB data URL: built in the thread pool, not the loop.
+        canonical = body.model_dump_json().encode()
+        return idempotency_scope(owner, self.route, canonical, self.key, self.retry_count)
 
 
 async def _create(
@@ -114,7 +132,7 @@ async def _create(
     key: ApiKey,
     body: SeedCreateRequest | SeedProCreateRequest,
     model: str,
-    scope: IdempotencyKey | None,
+    idempotency: _Idempotency,
 ) -> Response:
     request = VideoRequest(
         prompt=body.prompt,
@@ -125,14 +143,17 @@ async def _create(
         webhook_url=body.webhook_url,
         surface="seed",
     )
-    admitted = await run_in_threadpool(
-        admission.submit,
-        key.id,
-        request,
-        render=_renderer(estimator),
-        idempotency=scope,
-        key=key,
-    )
+
+    def submit() -> Admitted:
+        return admission.submit(
+            key.id,
+            request,
+            render=_renderer(estimator),
+            idempotency=idempotency.scope(key.id, body),
+            key=key,
+        )
+
+    admitted = await run_in_threadpool(submit)
     return stored_response(admitted)
 
 
