@@ -83,6 +83,8 @@ def test_health_needs_no_key(api_app: InProcessApp) -> None:
     assert body["status"] == "ready" and body["database"] == "ok"
     assert body["engine_state"] == "loaded" and body["engine"] == "testcard"
     assert isinstance(body["queue_depth"], int)
+    assert body["policy_layers"] == ["lexicon"]  # the test settings leave the model off
+    assert body["face_detector"] == "ssd"
 
 
 def test_retention_sweeper_deletes_expired_media(api_app: InProcessApp) -> None:

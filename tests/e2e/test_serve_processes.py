@@ -196,6 +196,8 @@ def report_api_modules() -> None:
 def test_the_api_process_never_imports_torch_or_diffusers(
     sqlite_settings: Settings, tmp_path: Path
 ) -> None:
+    """With the lexicon policy (the test settings): the optional semantic policy layer is the
+    one thing that brings torch (CPU) into the API process, when an operator installs it."""
     from tests.engines.diffusion.gpu_extra import require_gpu_extra
 
     require_gpu_extra()

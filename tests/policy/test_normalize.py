@@ -19,6 +19,12 @@ def _all_tokens(prompt: str) -> set[str]:
         ("\u03b1\u03bd\u03bf", "avo"),  # Greek look-alikes
         ("STRASSE straße", "strasse strasse"),
         ("Ångström", "angstrom"),
+        ("Mickey M\u0585use", "mickey mouse"),  # Armenian small oh (Unicode confusables)
+        ("\u1d0dickey", "mickey"),  # small capital M: NFKC leaves it, its class ends in turned w
+        ("\u039c\u0399\u039a\u0395\u03a5", "mikey"),  # Greek capitals: folded before casefold
+        ("\U0001f17c\U0001f17e \U0001f1f2", "mo m"),  # negative squared, regional indicator
+        ("\u03f9at", "cat"),  # Greek lunate sigma symbol: NFKC would make it a sigma
+        ("\u0401\u0436", "\u0435\u0436"),  # Cyrillic yo loses its diaeresis, zhe has no look-alike
     ],
 )
 def test_normalise_folds_case_width_homoglyphs_and_diacritics(text: str, expected: str) -> None:
@@ -54,3 +60,7 @@ def test_two_single_letter_words_are_not_a_run() -> None:
 
 def test_typographic_quotes_and_dashes_become_ascii() -> None:
     assert normalise("It\u2019s \u201cfine\u201d \u2014 really") == 'it\'s "fine" - really'
+
+
+def test_ascii_is_only_casefolded() -> None:
+    assert normalise("Rn0 I|l 1 vv") == "rn0 i|l 1 vv"  # ASCII look-alikes are left to leet views

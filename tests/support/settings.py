@@ -31,6 +31,9 @@ def fast_settings(data_dir: Path, **overrides: Any) -> Settings:
         # In-process workers: API tests reach ``context.worker`` (its heartbeat, its engine);
         # tests of the worker child process ask for "process".
         "embedded_workers_mode": "thread",
+        # Lexicons only: the semantic layer loads torch and a model (seconds per process);
+        # tests/policy/test_semantic.py and the CLI's own runs cover it.
+        "policy_semantic": "off",
     }
     values.update(overrides)
     return Settings(**values)
@@ -49,6 +52,7 @@ def subprocess_env(settings: Settings, **extra: str) -> dict[str, str]:
             "REELFORGE_POLL_SECONDS": str(settings.poll_seconds),
             "REELFORGE_SWEEP_SECONDS": str(settings.sweep_seconds),
             "REELFORGE_ENCODE_PRESET": settings.encode_preset,
+            "REELFORGE_POLICY_SEMANTIC": settings.policy_semantic,
             "PYTHONPATH": str(REPO_ROOT),
             "PYTHONUNBUFFERED": "1",
         }

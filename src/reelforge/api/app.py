@@ -91,6 +91,8 @@ def _lifespan(
         to_thread.current_default_thread_limiter().total_tokens = settings.api_threads
         live = runtime or Runtime.open(settings)
         context = ApiContext.build(live, image_fetcher)
+        # Models load now (the semantic policy layer, look-alike tables), not on a request.
+        await to_thread.run_sync(context.admission.prompt_policy.warm)
         if bootstrap_key:
             ensure_first_key(settings, live.keys)
         sweeper = RetentionSweeper(live, settings.retention_sweep_seconds)

@@ -31,6 +31,16 @@ class Readiness(BaseModel):
     )
     engine_error: str | None = None
     queue_depth: int | None = Field(description="Queued jobs; null if the database is down.")
+    policy_layers: list[str] = Field(
+        description="The prompt policy's active layers, in order: `lexicon`, then `semantic` "
+        "when the policy-ml extra is installed and `policy_semantic` allows it.",
+        examples=[["lexicon", "semantic"]],
+    )
+    face_detector: str = Field(
+        description="The first-frame face detector: `ssd` (a CNN), or `haar` (the weaker "
+        "fallback, when the model package is missing).",
+        examples=["ssd"],
+    )
 
 
 @router.get("/healthz", response_model=Liveness, summary="Liveness: the process answers")
@@ -63,6 +73,8 @@ def readyz(context: ContextDep) -> JSONResponse:
         engine_state=state,
         engine_error=error,
         queue_depth=depth,
+        policy_layers=context.admission.prompt_policy.layers,
+        face_detector=context.admission.face_policy.detector,
     )
     return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
 

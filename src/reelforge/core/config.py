@@ -148,6 +148,14 @@ class Settings(BaseSettings):
         description="Directory of extra lexicon files (same names as the shipped ones) that add "
         "entries; an allowlist.txt there cancels false positives.",
     )
+    policy_semantic: Literal["auto", "on", "off"] = Field(
+        default="auto",
+        description="The content policy's semantic layer (a sentence-embedding model that "
+        "catches paraphrase, for prompts the lexicons allow): auto = on when the policy-ml "
+        "extra is installed; on = required (start fails without it); off = lexicons only. "
+        "On, the API process loads torch on CPU and the model (~450 MiB, a few seconds at "
+        "start) and each create costs ~10 ms more.",
+    )
     policy_disabled_categories: list[str] = Field(
         default_factory=list,
         description='Policy categories to switch off, e.g. ["copyright/music"].',

@@ -32,7 +32,10 @@ CATEGORY_MESSAGES: dict[str, str] = {
     ),
     "real_person": "prompts may not depict real people, including public figures",
     "copyright/character": "prompts may not depict copyrighted characters or franchises",
-    "face": "input images may not contain human faces",
+    "face": (
+        "input images may not contain human faces, including realistic depictions such as "
+        "paintings, statues or 3D renders"
+    ),
 }
 
 PROMPT_CATEGORIES: tuple[str, ...] = tuple(c for c in CATEGORY_MESSAGES if c != "face")

@@ -2,8 +2,10 @@
 
 A prompt is read in several *views* so that one obfuscation trick does not hide a term:
 
-- the plain view: NFKC, Cyrillic/Greek look-alikes mapped to Latin, casefolded, diacritics
-  stripped, split into word tokens ("Spider-Man" -> ``spider man``);
+- the plain view: NFKC, diacritics stripped, look-alike letters folded to Latin from Unicode's
+  confusables data (see :mod:`reelforge.policy.confusables`: Armenian "o", small capital "M",
+  a word in Cyrillic look-alikes),
+  casefolded, split into word tokens ("Spider-Man" -> ``spider man``);
 - a squeezed view: punctuation between letters removed ("s.w.i.f.t" -> ``swift``,
   "Spider-Man" -> ``spiderman``, "schindler's" -> ``schindlers``);
 - leetspeak views, only when digits or symbols touch letters ("k1ll" -> ``kill``), once with
@@ -20,19 +22,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-# Cyrillic and Greek letters that render like Latin ones, and a few Latin letters that NFD does
-# not decompose (lower case: casefold runs first). Written as escapes so the source stays ASCII.
-_LOOKALIKES = (
-    "\u0430\u0432\u0435\u0451\u043a\u043c\u043d\u043e\u0440\u0441\u0442\u0443"
-    "\u0445\u0455\u0456\u0457\u0458\u0501\u0261\u04bb\u051b\u051d\u04cf\u044c"
-    "\u03b1\u03b2\u03b3\u03b5\u03b7\u03b9\u03ba\u03bd\u03bf\u03c1\u03c4\u03c5"
-    "\u03c7\u03c9\u03c2\u03c3\u00f8\u0142\u0111\u0131"
-)
-_LATIN = "abeekmhopctyxsiijdghqwlbabyenikvoptuxwcooldi"
-_HOMOGLYPHS: dict[int, str] = {
-    **{ord(lookalike): latin for lookalike, latin in zip(_LOOKALIKES, _LATIN, strict=True)},
-    **{0xDF: "ss", 0xE6: "ae", 0x153: "oe"},
-}
+from reelforge.policy.confusables import fold_before_nfkc, fold_lookalikes
+
 _TYPOGRAPHIC = (
     ("\u2018", "'"), ("\u2019", "'"), ("\u201c", '"'), ("\u201d", '"'),
     ("\u2013", "-"), ("\u2014", "-"),
@@ -93,19 +84,25 @@ class PromptViews:
 
 
 def normalise(text: str) -> str:
-    """NFKC, homoglyphs to Latin, casefold, diacritics stripped; punctuation is kept."""
-    text = unicodedata.normalize("NFKC", text).casefold()
+    """NFKC, diacritics stripped, look-alikes folded to Latin, casefold; punctuation is kept."""
     if text.isascii():
-        return text
+        return text.casefold()  # the fast path (ASCII is its own NFKC): no look-alike table
+    text = unicodedata.normalize("NFKC", fold_before_nfkc(text))
+    if text.isascii():
+        return text.casefold()
     # Typographic quotes and dashes are common in pasted text; str.replace runs at C speed and
     # usually leaves plain ASCII, which keeps the fast path.
     for typographic, plain in _TYPOGRAPHIC:
         text = text.replace(typographic, plain)
     if text.isascii():
-        return text
-    text = text.translate(_HOMOGLYPHS)
-    decomposed = unicodedata.normalize("NFD", text)
-    return unicodedata.normalize("NFC", _COMBINING_MARKS.sub("", decomposed))
+        return text.casefold()
+    # Marks go first, as in Unicode's skeletons, so Cyrillic yo meets the look-alike table as ie;
+    # the fold comes before casefolding: Greek capital mu reads "m", small mu does not.
+    text = _COMBINING_MARKS.sub("", unicodedata.normalize("NFD", text))
+    text = fold_lookalikes(text).casefold()
+    if not text.isascii():  # casefolding can add a mark again ("İ" -> "i̇")
+        text = _COMBINING_MARKS.sub("", unicodedata.normalize("NFD", text))
+    return unicodedata.normalize("NFC", text)
 
 
 def tokens(normalised: str) -> list[str]:

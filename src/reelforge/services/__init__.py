@@ -53,4 +53,5 @@ def build_prompt_policy(settings: Settings) -> PromptPolicy:
     return PromptPolicy.from_settings(
         extra_lexicon_dir=settings.policy_extra_lexicon_dir,
         disabled=settings.policy_disabled_categories,
+        semantic=settings.policy_semantic,
     )
