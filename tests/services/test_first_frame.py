@@ -177,8 +177,8 @@ def test_any_source_is_vetted_or_refused_with_a_spec_error(source: str) -> None:
 def test_a_photo_is_decoded_once_and_encoded_once_and_a_face_is_still_refused(
     fmt: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The admission path of a 1280x720 photo: one Pillow decode, one PNG encode, and the face
-    check on the decoded pixels (no second decode) still refuses a face."""
+    """The admission path of a 1280x720 photo: one Pillow decode, one PNG encode (OpenCV's), and
+    the face check on the decoded pixels (no second decode) still refuses a face."""
     pytest.importorskip("skimage", reason="scikit-image provides the face photo")
     from reelforge.policy import FacePolicy
     from tests.policy.images import paste, sample
@@ -187,9 +187,11 @@ def test_a_photo_is_decoded_once_and_encoded_once_and_a_face_is_still_refused(
     Image.fromarray(paste(sample("astronaut"))).save(photo, fmt, quality=95)
     media_type = "png" if fmt == "PNG" else "jpeg"
     source = f"data:image/{media_type};base64," + base64.b64encode(photo.getvalue()).decode()
+    import reelforge.media.images as images
+
     opened, saved = (
         count_calls(monkeypatch, Image, "open"),
-        count_calls(monkeypatch, Image.Image, "save"),
+        count_calls(monkeypatch, images.cv2, "imencode"),
     )
 
     frame = resolve_first_frame(source, 1280, 720)
