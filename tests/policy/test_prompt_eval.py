@@ -14,7 +14,12 @@ heldout_v3 was written by someone who never saw the lexicons, the exemplars or a
 prompt, from the seed's rules alone, after all of the above was built; it was run once. Its
 bounds are what that run measured (the issue's targets are not met there: recall 0.80 with the
 semantic layer, 0.67 on the lexicons), so they catch regressions, not progress. Its misses have
-been read: the next round of work should write a new held-out set before tuning.
+been read (and the lexicons then grew for those kinds of prompt), so it is no longer held out.
+
+heldout_v4 was written the same way, harder on purpose (people and characters by nickname or
+description, songs by title or lyric, other languages, lower case, typos), while the lexicons
+grew for v3's kinds of miss, by someone who saw neither; only its totals were read. Its floors
+are what it measured (recall 0.60 with the semantic layer, 0.47 on the lexicons).
 """
 
 from __future__ import annotations
@@ -72,15 +77,28 @@ def heldout_v2_report(semantic: str) -> EvalReport:
 
 def test_heldout_v3_on_the_lexicons_alone() -> None:
     report = heldout_report("prompts_heldout_v3.jsonl", "off")
-    assert report.recall >= 0.66, format_report("heldout_v3 lexicon", report)
+    assert report.recall >= 0.70, format_report("heldout_v3 lexicon", report)
     assert report.false_positive_rate <= 0.02, format_report("heldout_v3 lexicon", report)
 
 
 @pytest.mark.skipif(not semantic_available(), reason="needs the policy-ml extra")
 def test_heldout_v3_with_the_semantic_layer() -> None:
     report = heldout_report("prompts_heldout_v3.jsonl", "on")
-    assert report.recall >= 0.80, format_report("heldout_v3 semantic", report)
+    assert report.recall >= 0.82, format_report("heldout_v3 semantic", report)
     assert report.false_positive_rate <= 0.02, format_report("heldout_v3 semantic", report)
+
+
+def test_heldout_v4_on_the_lexicons_alone() -> None:
+    report = heldout_report("prompts_heldout_v4.jsonl", "off")
+    assert report.recall >= 0.46, format_report("heldout_v4 lexicon", report)
+    assert report.false_positive_rate <= 0.02, format_report("heldout_v4 lexicon", report)
+
+
+@pytest.mark.skipif(not semantic_available(), reason="needs the policy-ml extra")
+def test_heldout_v4_with_the_semantic_layer() -> None:
+    report = heldout_report("prompts_heldout_v4.jsonl", "on")
+    assert report.recall >= 0.59, format_report("heldout_v4 semantic", report)
+    assert report.false_positive_rate <= 0.02, format_report("heldout_v4 semantic", report)
 
 
 def test_heldout_v2_on_the_lexicons_alone() -> None:
