@@ -71,3 +71,11 @@ def live_server(
     data_dir = tmp_path_factory.mktemp("api") / "data"
     with running_server(data_dir, database_url=api_database_url) as server:
         yield server
+
+
+@pytest.fixture
+def policy_ml() -> None:
+    """Skips the test without the policy-ml extra (fails it when CI requires the extra)."""
+    from tests.support.policy_ml import require_policy_ml
+
+    require_policy_ml()

@@ -30,7 +30,7 @@ import pytest
 
 from reelforge.policy import PromptPolicy
 from reelforge.policy.evaluate import EvalReport, evaluate, format_report, load_labelled
-from reelforge.policy.semantic import semantic_available
+from tests.support.policy_ml import needs_policy_ml
 
 DATA = Path(__file__).parent / "data"
 FILES = (
@@ -81,7 +81,7 @@ def test_heldout_v3_on_the_lexicons_alone() -> None:
     assert report.false_positive_rate <= 0.02, format_report("heldout_v3 lexicon", report)
 
 
-@pytest.mark.skipif(not semantic_available(), reason="needs the policy-ml extra")
+@needs_policy_ml
 def test_heldout_v3_with_the_semantic_layer() -> None:
     report = heldout_report("prompts_heldout_v3.jsonl", "on")
     assert report.recall >= 0.82, format_report("heldout_v3 semantic", report)
@@ -94,7 +94,7 @@ def test_heldout_v4_on_the_lexicons_alone() -> None:
     assert report.false_positive_rate <= 0.02, format_report("heldout_v4 lexicon", report)
 
 
-@pytest.mark.skipif(not semantic_available(), reason="needs the policy-ml extra")
+@needs_policy_ml
 def test_heldout_v4_with_the_semantic_layer() -> None:
     report = heldout_report("prompts_heldout_v4.jsonl", "on")
     assert report.recall >= 0.59, format_report("heldout_v4 semantic", report)
@@ -107,14 +107,14 @@ def test_heldout_v2_on_the_lexicons_alone() -> None:
     assert report.false_positive_rate <= 0.01, format_report("heldout_v2 lexicon", report)
 
 
-@pytest.mark.skipif(not semantic_available(), reason="needs the policy-ml extra")
+@needs_policy_ml
 def test_heldout_v2_with_the_semantic_layer() -> None:
     report = heldout_v2_report("on")
     assert report.recall >= 0.95, format_report("heldout_v2 semantic", report)
     assert report.false_positive_rate <= 0.025, format_report("heldout_v2 semantic", report)
 
 
-@pytest.mark.skipif(not semantic_available(), reason="needs the policy-ml extra")
+@needs_policy_ml
 def test_earlier_sets_do_not_regress_with_the_semantic_layer() -> None:
     cases = [case for name in FILES for case in load_labelled(DATA / name)]
     report = evaluate(PromptPolicy.from_settings(semantic="on"), cases)

@@ -10,11 +10,8 @@ import numpy as np
 import pytest
 
 from reelforge.policy import PromptPolicy
-from reelforge.policy.semantic import BENIGN, LinearHead, head_path, semantic_available
-
-needs_model = pytest.mark.skipif(
-    not semantic_available(), reason="needs the policy-ml extra (sentence-transformers)"
-)
+from reelforge.policy.semantic import BENIGN, LinearHead, head_path
+from tests.support.policy_ml import needs_policy_ml, require_policy_ml
 
 
 def toy_head(threshold: float = 0.5) -> LinearHead:
@@ -54,15 +51,16 @@ def test_shipped_head_covers_every_prompt_category() -> None:
 
 @pytest.fixture(scope="module")
 def layered() -> PromptPolicy:
+    require_policy_ml()  # before the policy: "on" refuses to build without the extra
     return PromptPolicy.from_settings(semantic="on")
 
 
-@needs_model
+@needs_policy_ml
 def test_semantic_policy_names_both_layers(layered: PromptPolicy) -> None:
     assert layered.layers == ["lexicon", "semantic"]
 
 
-@needs_model
+@needs_policy_ml
 @pytest.mark.parametrize(
     ("prompt", "category"),
     [
@@ -81,7 +79,7 @@ def test_semantic_layer_catches_what_the_lexicons_allow(
     assert "forearm" not in decision.message and "gay" not in decision.message
 
 
-@needs_model
+@needs_policy_ml
 @pytest.mark.parametrize(
     "prompt",
     [
@@ -95,14 +93,14 @@ def test_semantic_layer_allows_ordinary_prompts(layered: PromptPolicy, prompt: s
     assert layered.check(prompt).allowed
 
 
-@needs_model
+@needs_policy_ml
 def test_disabled_category_is_never_refused_by_the_semantic_layer() -> None:
     prompt = "a girl opening up the skin of her forearm with a blade"
     policy = PromptPolicy.from_settings(semantic="on", disabled=["self-harm"])
     assert policy.check(prompt).category != "self-harm"
 
 
-@needs_model
+@needs_policy_ml
 def test_one_policy_serves_many_threads(layered: PromptPolicy) -> None:
     prompts = ["a mob chasing a man and beating him for being gay", "a calm lake"] * 16
     with ThreadPoolExecutor(max_workers=8) as pool:

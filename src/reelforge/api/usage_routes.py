@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
@@ -91,32 +91,24 @@ def _day(value: str | None, param: str) -> date | None:
 def usage_report(
     key_id: str, first: date, last: date, rows: Sequence[UsageRow], limits: KeyLimitsReport
 ) -> UsageReport:
-    days = [
-        UsageDay(
-            day=row.day,
-            model=row.model,
-            jobs=row.jobs,
-            completed=row.completed,
-            failed=row.failed,
-            cancelled=row.cancelled,
-            video_seconds=row.video_seconds_delivered,
-            compute_seconds=round(row.compute_seconds, 3),
-        )
-        for row in rows
-    ]
-    totals = UsageTotals(
-        jobs=sum(row.jobs for row in rows),
-        completed=sum(row.completed for row in rows),
-        failed=sum(row.failed for row in rows),
-        cancelled=sum(row.cancelled for row in rows),
-        video_seconds=sum(row.video_seconds_delivered for row in rows),
-        compute_seconds=round(sum(row.compute_seconds for row in rows), 3),
-    )
+    days = [UsageDay(day=row.day, model=row.model, **_counts([row])) for row in rows]
     return UsageReport(
         key_id=key_id,
         start_date=first.isoformat(),
         end_date=last.isoformat(),
         data=days,
-        totals=totals,
+        totals=UsageTotals(**_counts(rows)),
         limits=limits,
     )
+
+
+def _counts(rows: Sequence[UsageRow]) -> dict[str, Any]:
+    """The counters of ``UsageTotals`` summed over ``rows`` (one row: that row's)."""
+    return {
+        "jobs": sum(row.jobs for row in rows),
+        "completed": sum(row.completed for row in rows),
+        "failed": sum(row.failed for row in rows),
+        "cancelled": sum(row.cancelled for row in rows),
+        "video_seconds": sum(row.video_seconds_delivered for row in rows),
+        "compute_seconds": round(sum(row.compute_seconds for row in rows), 3),
+    }

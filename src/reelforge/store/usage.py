@@ -61,25 +61,6 @@ def add_usage(conn: sa.Connection, key: UsageKey, **deltas: float) -> None:
     conn.execute(statement)
 
 
-def committed_video_seconds(conn: sa.Connection, owner: str, since_day: str) -> int:
-    """Video seconds queued, running or delivered for ``owner`` on days from ``since_day``."""
-    return int(_sum(conn, usage_daily.c.video_seconds_committed, owner, since_day))
-
-
-def spent_compute_seconds(conn: sa.Connection, owner: str, since_day: str) -> float:
-    """Compute seconds spent on ``owner``'s jobs created on days from ``since_day``."""
-    return float(_sum(conn, usage_daily.c.compute_seconds, owner, since_day))
-
-
-def _sum(
-    conn: sa.Connection, column: sa.Column[int] | sa.Column[float], owner: str, since_day: str
-) -> float:
-    query = sa.select(sa.func.coalesce(sa.func.sum(column), 0)).where(
-        usage_daily.c.owner == owner, usage_daily.c.day >= since_day
-    )
-    return float(conn.execute(query).scalar_one())
-
-
 # -- how attempts and jobs end (inside the transaction that ends them) --------------------------
 
 

@@ -6,40 +6,32 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-JOBS = Field(description="Videos accepted (creates and remixes) that day.")
-COMPLETED = Field(description="Of those, how many completed.")
-FAILED = Field(description="Of those, how many failed (engine errors, too many attempts).")
-CANCELLED = Field(description="Of those, how many were cancelled, or deleted before they ended.")
-VIDEO_SECONDS = Field(description="Seconds of video delivered: the length of completed videos.")
-COMPUTE_SECONDS = Field(
-    description="Seconds workers (GPUs, on a GPU engine) spent generating them, every attempt "
-    "included, failed and cancelled ones too; an attempt counts once it ends. 3 decimals."
-)
+
+class UsageTotals(BaseModel):
+    """Usage counters: of one day and model in ``data``, or of all of ``data`` in ``totals``."""
+
+    jobs: int = Field(description="Videos accepted (creates and remixes).")
+    completed: int = Field(description="Of those, how many completed.")
+    failed: int = Field(description="Of those, how many failed (engine errors, too many attempts).")
+    cancelled: int = Field(
+        description="Of those, how many were cancelled, or deleted before they ended."
+    )
+    video_seconds: int = Field(
+        description="Seconds of video delivered: the length of completed videos."
+    )
+    compute_seconds: float = Field(
+        description="Seconds workers (GPUs, on a GPU engine) spent generating them, every "
+        "attempt included, failed and cancelled ones too; an attempt counts once it ends. 3 "
+        "decimals."
+    )
 
 
-class UsageDay(BaseModel):
+class UsageDay(UsageTotals):
     """One model's usage on one day. Each video counts on the UTC day it was created, however
     long it took."""
 
     day: str = Field(description="The UTC day the videos were created (YYYY-MM-DD).")
     model: str
-    jobs: int = JOBS
-    completed: int = COMPLETED
-    failed: int = FAILED
-    cancelled: int = CANCELLED
-    video_seconds: int = VIDEO_SECONDS
-    compute_seconds: float = COMPUTE_SECONDS
-
-
-class UsageTotals(BaseModel):
-    """The days of ``data`` summed."""
-
-    jobs: int = JOBS
-    completed: int = COMPLETED
-    failed: int = FAILED
-    cancelled: int = CANCELLED
-    video_seconds: int = VIDEO_SECONDS
-    compute_seconds: float = COMPUTE_SECONDS
 
 
 class LimitStanding(BaseModel):
