@@ -19,6 +19,7 @@ from tests.support.settings import SettingsFactory, fast_settings
 
 if TYPE_CHECKING:
     from tests.support.live import LiveServer
+    from tests.support.s3 import S3Bucket, S3Server
 
 
 @pytest.fixture
@@ -71,6 +72,22 @@ def live_server(
     data_dir = tmp_path_factory.mktemp("api") / "data"
     with running_server(data_dir, database_url=api_database_url) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3Server]:
+    """A real S3 protocol server (moto's server mode, a subprocess) on loopback, one per test
+    process; tests take fresh buckets from it (``s3_bucket``)."""
+    from tests.support.s3 import S3Server
+
+    with S3Server() as server:
+        yield server
+
+
+@pytest.fixture
+def s3_bucket(s3_server: S3Server) -> S3Bucket:
+    """A fresh bucket; ``s3_bucket.settings()`` are the settings overrides that use it."""
+    return s3_server.bucket()
 
 
 @pytest.fixture

@@ -232,7 +232,7 @@ def test_cancelled_video_reads_as_failed_with_code_cancelled(
     done = client.videos.poll(video.id)
     assert done.status == "failed"
     assert done.error is not None and done.error.code == "cancelled"
-    with pytest.raises(openai.BadRequestError, match="has no content"):
+    with pytest.raises(openai.NotFoundError, match="has no content"):  # as OpenAI answers
         client.videos.download_content(video.id)
 
 

@@ -79,6 +79,13 @@ def start_server(
     settings: Settings, runtime: Runtime, fetcher: ImageFetcher
 ) -> tuple[uvicorn.Server, threading.Thread, str, Any]:
     app = create_app(settings, runtime, image_fetcher=fetcher)
+    server, thread, base_url = serve_in_thread(app)
+    return server, thread, base_url, app
+
+
+def serve_in_thread(app: Any) -> tuple[uvicorn.Server, threading.Thread, str]:
+    """Serve an ASGI app with uvicorn on a free loopback port, in a daemon thread; stop it
+    with ``server.should_exit = True`` and ``thread.join()``."""
     # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets whose proto says TCP, and
     # without it every response waits ~40 ms for a delayed ACK (Nagle).
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
@@ -96,7 +103,7 @@ def start_server(
         return bool(server.started)
 
     wait_for(started_or_died, timeout=60, interval=0.02)
-    return server, thread, f"http://127.0.0.1:{port}", app
+    return server, thread, f"http://127.0.0.1:{port}"
 
 
 def tenants(settings: Settings, runtime: Runtime, images: ImageServer) -> dict[str, Any]:

@@ -105,8 +105,9 @@ def _lifespan(
             dispatcher = WebhookDispatcher(live, on_outcome=context.metrics.webhook_attempt)
             dispatcher.start()
         if settings.embedded_workers:
-            context.worker = _embedded_workers(live)
-            context.worker.start()
+            workers = context.worker = _embedded_workers(live)
+            context.metrics.track_reclaimed(lambda: workers.tmp_reclaimed_bytes)
+            workers.start()
         app.state.context = context
         try:
             yield

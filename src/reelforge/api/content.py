@@ -1,30 +1,41 @@
-"""Serving stored media: local blobs go through ``FileResponse``, which answers ``Range``
-requests (206 with ``Content-Range``, 416 when unsatisfiable, ``Accept-Ranges: bytes``) so
-players can seek; other stores stream the whole file."""
+"""Serving stored media.
+
+Local blobs go through ``FileResponse``. Blobs in an object store are either streamed through
+the API (``BlobResponse``: one ranged GET per request, read in chunks, never whole in memory)
+or, with ``blob_downloads = "redirect"``, answered with a 307 to a short-lived presigned URL so
+the bytes flow from the store to the client. Both streamed forms answer ``Range`` requests
+the way players need to seek: 206 with ``Content-Range``, 416 when unsatisfiable,
+``Accept-Ranges: bytes``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+from collections.abc import AsyncIterator
 
-from fastapi.responses import FileResponse, StreamingResponse
-from starlette.responses import Response
+from fastapi.responses import FileResponse, RedirectResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
+from starlette.responses import Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from reelforge.api.errors import ApiError
+from reelforge.core.runtime import Runtime
 from reelforge.storage.base import BlobStore
 
+log = logging.getLogger(__name__)
+
 _CHUNK = 1 << 20
+_RETRY_SECONDS = 5
 
 
-def serve_blob(blobs: BlobStore, key: str, media_type: str, filename: str) -> Response:
-    if not blobs.exists(key):
-        raise ApiError(
-            404,
-            "the file is gone: its retention ended or the video was deleted",
-            title="File Not Found",
-        )
+def serve_blob(runtime: Runtime, key: str, media_type: str, filename: str) -> Response:
+    blobs, settings = runtime.blobs, runtime.settings
     headers = {"Cache-Control": "private, max-age=3600"}
     path = blobs.local_path(key)
     if path is not None:
+        if not path.is_file():
+            raise _gone()
         return FileResponse(
             path,
             media_type=media_type,
@@ -32,10 +43,104 @@ def serve_blob(blobs: BlobStore, key: str, media_type: str, filename: str) -> Re
             content_disposition_type="inline",
             headers=headers,
         )
-    return StreamingResponse(_chunks(blobs, key), media_type=media_type, headers=headers)
+    try:
+        size = blobs.size(key)  # our own 404 for a deleted file, not the store's
+        if settings.blob_downloads == "redirect":
+            url = blobs.presigned_url(key, settings.s3_presign_seconds, filename, media_type)
+            if url is not None:
+                # no-store: the URL expires; a cached redirect would outlive it.
+                return RedirectResponse(url, 307, headers={"Cache-Control": "no-store"})
+    except FileNotFoundError:
+        raise _gone() from None
+    except OSError as exc:
+        raise _store_unavailable(exc) from None
+    headers["Content-Disposition"] = f'inline; filename="{filename}"'
+    return BlobResponse(blobs, key, size, media_type=media_type, headers=headers)
 
 
-def _chunks(blobs: BlobStore, key: str) -> Iterator[bytes]:
-    with blobs.open(key) as handle:
-        while chunk := handle.read(_CHUNK):
-            yield chunk
+class BlobResponse(StreamingResponse):
+    """A blob of known size streamed from the store; decides on ``Range`` when called, as
+    ``FileResponse`` does, so routes need not read the header. Only single ranges are
+    honoured: a malformed or multi-range header gets the whole file (RFC 9110 allows it)."""
+
+    def __init__(
+        self, blobs: BlobStore, key: str, size: int, media_type: str, headers: dict[str, str]
+    ) -> None:
+        super().__init__(_nothing(), media_type=media_type, headers=headers)
+        self.blobs, self.key, self.size = blobs, key, size
+        self.headers["Accept-Ranges"] = "bytes"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request_headers = Headers(scope=scope)
+        span = parse_range(request_headers.get("range"), self.size)
+        if span is None:
+            response: Response = Response(
+                status_code=416, headers={"Content-Range": f"bytes */{self.size}"}
+            )
+            return await response(scope, receive, send)
+        start, stop = span
+        if (start, stop) != (0, self.size):
+            self.status_code = 206
+            self.headers["Content-Range"] = f"bytes {start}-{stop - 1}/{self.size}"
+        self.headers["Content-Length"] = str(stop - start)
+        if scope.get("method", "GET").upper() != "HEAD" and stop > start:
+            self.body_iterator = self._read(start, stop)
+        await super().__call__(scope, receive, send)
+
+    async def _read(self, start: int, stop: int) -> AsyncIterator[bytes]:
+        stream = await run_in_threadpool(self.blobs.open_range, self.key, start, stop)
+        try:
+            while chunk := await run_in_threadpool(stream.read, min(_CHUNK, stop - start)):
+                start += len(chunk)
+                yield chunk
+                if start >= stop:
+                    break
+        finally:
+            await run_in_threadpool(stream.close)
+
+
+def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """The ``[start, stop)`` to send: the whole blob without a usable single range; None when
+    the range starts past the end (416)."""
+    whole = (0, size)
+    if header is None:
+        return whole
+    unit, _, spec = header.partition("=")
+    if unit.strip().lower() != "bytes" or "," in spec:
+        return whole
+    first, dash, last = spec.strip().partition("-")
+    if not dash or not (first.isdigit() or last.isdigit()):
+        return whole
+    if not first:  # "-N": the last N bytes
+        suffix = int(last)
+        return (max(size - suffix, 0), size) if suffix > 0 else None
+    start = int(first)
+    if last and (not last.isdigit() or int(last) < start):
+        return whole
+    if start >= size:
+        return None
+    return start, min(int(last) + 1, size) if last else size
+
+
+async def _nothing() -> AsyncIterator[bytes]:
+    return
+    yield b""  # makes this an async generator
+
+
+def _gone() -> ApiError:
+    return ApiError(
+        404,
+        "the file is gone: its retention ended or the video was deleted",
+        title="File Not Found",
+    )
+
+
+def _store_unavailable(exc: OSError) -> ApiError:
+    log.warning("blob store unavailable: %s", exc)
+    return ApiError(
+        503,
+        f"the media store is unavailable right now; retry in {_RETRY_SECONDS} s",
+        code="storage_unavailable",
+        title="Service Unavailable",
+        headers={"Retry-After": str(_RETRY_SECONDS)},
+    )

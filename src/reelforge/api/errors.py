@@ -5,8 +5,8 @@
   ``{"status", "title", "detail", "instance", "error_code"}``.
 
 Domain exceptions (``SpecError``, ``JobNotFound``, ``JobFinished``, ``PolicyRefused``,
-``IdempotencyConflict``, ``QuotaExceeded``, ``ModelNotAllowed``) are translated here, so
-routes just let them propagate.
+``IdempotencyConflict``, ``QuotaExceeded``, ``ModelNotAllowed``) and a database outage
+(503 with ``Retry-After``) are translated here, so routes just let them propagate.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from reelforge.api.allow import allowed_methods
 from reelforge.domain.errors import (
     IdempotencyConflict,
     JobFinished,
@@ -32,6 +33,12 @@ from reelforge.domain.errors import (
 )
 from reelforge.domain.limits import MAX_IMAGE_BYTES, MAX_IMAGE_FIELD_CHARS, describe_size
 from reelforge.domain.quotas import ModelNotAllowed, QuotaExceeded
+from reelforge.store.database import (
+    UNAVAILABLE_RETRY_SECONDS,
+    DatabaseError,
+    describe,
+    is_unavailable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -271,7 +278,36 @@ def http_error(request: Request, exc: StarletteHTTPException) -> ApiError:
     if exc.status_code == 404:
         message = f"no route {request.method} {request.url.path}; see /docs for the API"
     headers = dict(exc.headers) if exc.headers else None
+    if exc.status_code == 405:
+        allowed = ", ".join(allowed_methods(request))
+        headers = {**(headers or {}), "Allow": allowed}
+        message = f"{request.method} is not allowed on {request.url.path}; it allows {allowed}"
     return ApiError(exc.status_code, message, headers=headers)
+
+
+def database_unavailable(request: Request, exc: Exception) -> ApiError:
+    """503 with ``Retry-After`` while the database cannot be reached: the client retries later.
+    A create answered so was not acknowledged; it queued nothing unless the outage took only
+    the commit's reply, which is why the message points at ``Idempotency-Key``. One log line,
+    no traceback: the driver's exception chain is long and says nothing more."""
+    log.warning(
+        "database unavailable on %s %s: %s", request.method, request.url.path, describe(exc)
+    )
+    seconds = UNAVAILABLE_RETRY_SECONDS
+    return ApiError(
+        503,
+        f"the database is unavailable right now; retry in {seconds} s (with an "
+        "Idempotency-Key, a retried create never makes a second video)",
+        code="database_unavailable",
+        title="Service Unavailable",
+        headers={"Retry-After": str(seconds), "retry-after-ms": str(seconds * 1000)},
+    )
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    if is_unavailable(exc):
+        return error_response(request, database_unavailable(request, exc))
+    return await run_in_threadpool(_render_unexpected, request, exc)  # a bug: log it in full
 
 
 def unexpected(request: Request, exc: Exception) -> ApiError:
@@ -307,6 +343,7 @@ def install_error_handlers(app: FastAPI) -> None:
             return error_response(request, translate(request, exc))
 
         app.add_exception_handler(kind, handle)
+    app.add_exception_handler(DatabaseError, _database_error)
     # A sync handler: Starlette runs it in the thread pool (errors raised by outer middleware).
     app.add_exception_handler(Exception, _render_unexpected)
     app.add_middleware(UnexpectedErrors)

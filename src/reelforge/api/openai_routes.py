@@ -31,7 +31,7 @@ from reelforge.api.schemas.openai import (
     VideoRemixRequest,
 )
 from reelforge.domain.errors import JobNotFound
-from reelforge.domain.jobs import Job
+from reelforge.domain.jobs import Job, Status
 from reelforge.services.admission import Admitted, VideoRequest
 from reelforge.services.estimates import QueueEstimator
 from reelforge.store.idempotency import StoredResponse
@@ -124,8 +124,9 @@ def list_videos(
     try:
         jobs = context.runtime.store.list_jobs(key.id, limit=limit + 1, after=anchor, order=order)
     except JobNotFound:
+        # 404, not 400: the request is well formed, the video it names does not exist.
         raise ApiError(
-            400,
+            404,
             f"after: no video {after!r} (deleted, or another key's); restart from the first page",
             param="after",
         ) from None
@@ -190,6 +191,11 @@ def cancel_video(video_id: VideoId, key: CurrentKey, context: ContextDep) -> Vid
     responses={
         200: {"content": {t: {} for t, _ in _VARIANTS.values()}, "description": "The file"},
         206: {"content": {t: {} for t, _ in _VARIANTS.values()}, "description": "A byte range"},
+        404: {
+            "model": OpenAIError,
+            "description": "No such video for this API key, or it has no content: not "
+            "completed yet, or failed (`video_not_ready`)",
+        },
         416: {"description": "Range not satisfiable"},
     },
     summary="Download the video, thumbnail or spritesheet (Range requests supported)",
@@ -205,13 +211,21 @@ def download_content(
         raise _no_content(job, video_id)
     blob_key = getattr(job.outputs, variant)
     media_type, filename = _VARIANTS[variant]
-    return serve_blob(context.runtime.blobs, blob_key, media_type, filename)
+    return serve_blob(context.runtime, blob_key, media_type, filename)
 
 
 @router.post(
     "/{video_id}/remix",
     response_model=Video,
-    responses={**_IDEMPOTENCY, **_LIMITS},
+    responses={
+        **_IDEMPOTENCY,
+        **_LIMITS,
+        409: {
+            "model": OpenAIError,
+            "description": "The source video is not completed (`video_not_ready`; final), or "
+            "the Idempotency-Key is in use by a request still running",
+        },
+    },
     summary="Remix a completed video with a new prompt",
 )
 async def remix_video(
@@ -224,6 +238,8 @@ async def remix_video(
     retry_count: RetryCountHeader = None,
 ) -> Response:
     source = await run_in_threadpool(_find, context, video_id, key.id)
+    if source.status is not Status.COMPLETED:
+        raise _not_remixable(source)
     request = VideoRequest(
         prompt=body.prompt,
         model=source.spec.model,
@@ -243,6 +259,8 @@ async def remix_video(
 
 
 def _no_content(job: Job, video_id: str) -> ApiError:
+    """404, as OpenAI answers (``Video is not ready yet``): the video exists, its content does
+    not (yet, or ever once it failed)."""
     if job.status.is_terminal:
         message = f"the video {to_video(job).status} ({job.error_code}), so it has no content"
     else:
@@ -250,7 +268,22 @@ def _no_content(job: Job, video_id: str) -> ApiError:
             f"the video is {to_video(job).status}, so it has no content yet; poll "
             f"GET /v1/videos/{video_id} until its status is completed"
         )
-    return ApiError(400, message, param="video_id", code="video_not_ready")
+    return ApiError(404, message, param="video_id", code="video_not_ready")
+
+
+def _not_remixable(source: Job) -> ApiError:
+    """409: a well-formed remix of a video in the wrong state (the schema cannot say which
+    videos are completed). Final: the openai SDK would retry a 409 unless told not to."""
+    status = to_video(source).status
+    wait = "poll it until it completes" if not source.status.is_terminal else "it never will"
+    return ApiError(
+        409,
+        f"the source video is {status}; only a completed video can be remixed ({wait})",
+        param="video_id",
+        code="video_not_ready",
+        error_type="invalid_request_error",
+        headers={"x-should-retry": "false"},
+    )
 
 
 def _job_id(video_id: str) -> str:

@@ -17,7 +17,7 @@ _REF = "#/components/schemas/{model}"
 def _multipart_schema() -> dict[str, Any]:
     fields = VideoCreateRequest.model_json_schema(ref_template=_REF)
     properties = {
-        name: fields["properties"][name]
+        name: _without_null(fields["properties"][name])
         for name in ("prompt", "model", "seconds", "size", "webhook_url")
     }
     properties["input_reference"] = {
@@ -32,6 +32,19 @@ def _multipart_schema() -> dict[str, Any]:
         "description": "First frame by http(s) URL or data URL (instead of a file).",
     }
     return {"type": "object", "required": ["prompt"], "properties": properties}
+
+
+def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """A form field is text or absent, never null: ``anyOf [X, null]`` becomes X (with the
+    keywords beside ``anyOf``). Else a client following the schema would send ``null`` as the
+    text "null", which is not a URL."""
+    branches = schema.get("anyOf")
+    if not isinstance(branches, list) or {"type": "null"} not in branches:
+        return schema
+    rest = [branch for branch in branches if branch != {"type": "null"}]
+    outer = {key: value for key, value in schema.items() if key not in ("anyOf", "default")}
+    inner = rest[0] if len(rest) == 1 else {"anyOf": rest}
+    return {**inner, **outer}
 
 
 CREATE_VIDEO_BODY: dict[str, Any] = {

@@ -236,7 +236,7 @@ def signed_video(
     job = _find(context, task_id, owner=None)
     if job.outputs is None:
         raise ApiError(404, "this task has no video (it is not completed)", title="Not Ready")
-    return serve_blob(context.runtime.blobs, job.outputs.video, "video/mp4", "video.mp4")
+    return serve_blob(context.runtime, job.outputs.video, "video/mp4", "video.mp4")
 
 
 def _find(context: ContextDep, task_id: str, owner: str | None) -> Job:

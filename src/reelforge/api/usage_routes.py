@@ -8,6 +8,8 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from pydantic import Field
+from pydantic.config import JsonDict
 
 from reelforge.api.deps import ContextDep, CurrentKey
 from reelforge.api.errors import ApiError, documented
@@ -29,15 +31,19 @@ router = APIRouter(
     ),
 )
 
+# Declared, not validated by FastAPI: ``_day`` gives the error, naming the format to use.
+_DAY_SCHEMA: JsonDict = {"format": "date", "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}
+Day = Annotated[str, Field(json_schema_extra=_DAY_SCHEMA)]
 StartDate = Annotated[
-    str | None,
+    Day | None,
     Query(
-        description="First UTC day to report, YYYY-MM-DD (default: 29 days before end_date).",
+        description="First UTC day to report, YYYY-MM-DD (default: 29 days before end_date); "
+        "on or before end_date.",
         examples=["2026-12-01"],
     ),
 ]
 EndDate = Annotated[
-    str | None,
+    Day | None,
     Query(
         description="Last UTC day to report, YYYY-MM-DD, inclusive (default: today).",
         examples=["2026-12-31"],

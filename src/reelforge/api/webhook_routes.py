@@ -88,8 +88,9 @@ def list_endpoints(
     try:
         found = context.runtime.webhooks.list_endpoints(key.id, limit=limit + 1, after=after)
     except WebhookNotFound:
+        # 404, not 400: the request is well formed, the endpoint it names does not exist.
         raise ApiError(
-            400, f"after: no webhook endpoint {after!r}; restart from the first page", param="after"
+            404, f"after: no webhook endpoint {after!r}; restart from the first page", param="after"
         ) from None
     page = [_public(endpoint) for endpoint in found[:limit]]
     return WebhookEndpointList(

@@ -4,8 +4,13 @@ process's Runtime."""
 from __future__ import annotations
 
 import logging
+import queue
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from logging.handlers import QueueHandler, QueueListener
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
@@ -62,6 +67,72 @@ def setup_logging(verbose: bool = False, quiet: Sequence[str] = ()) -> None:
     )
     # Alembic announces every plugin and migration step at INFO; only problems matter here.
     logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+@contextmanager
+def background_logging() -> Iterator[None]:
+    """While open, the root logger's handlers format and write records in a thread of their
+    own; the thread that logs only queues the record.
+
+    For ``serve``: formatting a traceback (a database driver's chain, rendered by Rich on a
+    terminal) takes from milliseconds to seconds, and on the event loop that stalls every other
+    request, ``/healthz`` included. On exit, what is queued is written before returning."""
+    root = logging.getLogger()
+    handlers = root.handlers[:]
+    records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+    listener = QueueListener(records, *handlers, respect_handler_level=True)
+    root.handlers[:] = [_Enqueue(records)]
+    listener.start()
+    drained = threading.Event()
+
+    def drain() -> None:
+        if not drained.is_set():
+            drained.set()
+            listener.stop()  # writes what is queued
+            root.handlers[:] = handlers
+
+    restore = _drain_before_signals(drain)
+    try:
+        yield
+    finally:
+        restore()
+        drain()
+
+
+def _drain_before_signals(drain: Callable[[], None]) -> Callable[[], None]:
+    """uvicorn ends by raising the SIGTERM or SIGINT it got once more, after putting back the
+    handlers it found: with the default one the process dies right there, and the records still
+    queued (the whole shutdown's) die with it. So the handler it finds writes them first, then
+    does what the previous one would. Returns the function that puts the previous ones back."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    previous = {
+        signum: signal.getsignal(signum) or signal.SIG_DFL
+        for signum in (signal.SIGTERM, signal.SIGINT)
+    }
+
+    def drain_then_resignal(signum: int, _frame: object) -> None:
+        drain()
+        signal.signal(signum, previous[signal.Signals(signum)])
+        signal.raise_signal(signum)
+
+    for signum in previous:
+        signal.signal(signum, drain_then_resignal)
+
+    def restore() -> None:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+    return restore
+
+
+class _Enqueue(QueueHandler):
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        # The stock prepare() formats the record, traceback included, in the caller's thread:
+        # what this handler exists to avoid. Only the message is fixed now (its arguments may
+        # change later); the traceback is rendered by the listener's handlers.
+        record.msg, record.args = record.getMessage(), None
+        return record
 
 
 class _Quiet(logging.Filter):

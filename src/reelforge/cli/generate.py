@@ -3,8 +3,7 @@ as the HTTP API (validation, content policy, face check, retention)."""
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -25,6 +24,7 @@ from reelforge.cli.common import (
 from reelforge.domain.errors import EngineLoadError, PolicyRefused, SpecError
 from reelforge.domain.jobs import Job, Status
 from reelforge.domain.limits import MAX_IMAGE_BYTES, MODEL_NAMES, describe_size
+from reelforge.storage.base import BlobStore
 
 if TYPE_CHECKING:
     from reelforge.services.local_job import JobProgress
@@ -69,23 +69,27 @@ def generate(
     )
     runtime = open_runtime(settings)
     try:
-        job, video = run_local_job(runtime, request, watch=progress_watcher())
-    except PolicyRefused as exc:
-        fail(exc.public_message)
-    except (SpecError, EngineLoadError) as exc:
-        fail(_with_option(exc))
+        try:
+            job, _ = run_local_job(runtime, request, watch=progress_watcher())
+        except PolicyRefused as exc:
+            fail(exc.public_message)
+        except (SpecError, EngineLoadError) as exc:
+            fail(_with_option(exc))
+        _deliver(job, runtime.blobs, output)
     finally:
         runtime.close()
-    _deliver(job, video, output)
 
 
-def _deliver(job: Job, video: Path | None, output: Path) -> None:
-    """Copy the finished video to ``output``, or end with the job's error (exit code 1)."""
-    if job.status is not Status.COMPLETED or video is None:
+def _deliver(job: Job, blobs: BlobStore, output: Path) -> None:
+    """Copy the finished video from the blob store (a local directory or a bucket) to
+    ``output``, or end with the job's error (exit code 1)."""
+    if job.status is not Status.COMPLETED or job.outputs is None:
         fail(f"job {job.id} {job.status.value}: {job.error_message}", code=1)
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(video, output)
+        with output.open("wb") as target:
+            for chunk in _read_blob(blobs, job.outputs.video):
+                target.write(chunk)
     except OSError as exc:
         fail(f"-o {output} cannot be written ({exc.strerror or exc}); pass another path")
     console.print(
@@ -103,6 +107,16 @@ def _deliver(job: Job, video: Path | None, output: Path) -> None:
                 "real generation on a GPU",
             )
         )
+
+
+def _read_blob(blobs: BlobStore, key: str) -> Iterator[bytes]:
+    """The blob in chunks; a store that fails (a bucket gone offline) ends the command."""
+    try:
+        with blobs.open(key) as source:
+            while chunk := source.read(1 << 20):
+                yield chunk
+    except OSError as exc:
+        fail(f"the video could not be read from the blob store ({exc}); run generate again", 1)
 
 
 def check_output(output: Path) -> None:

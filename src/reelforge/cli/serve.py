@@ -13,6 +13,7 @@ import typer
 
 from reelforge.cli.common import (
     ConfigOption,
+    background_logging,
     console,
     fail,
     open_runtime,
@@ -55,7 +56,8 @@ def serve(
 
     runtime = open_runtime(settings)
     try:
-        serve_http(runtime, host, port)
+        with background_logging():  # the event loop never formats a log record
+            serve_http(runtime, host, port)
     finally:
         runtime.close()
 
@@ -88,7 +90,8 @@ def worker(
     settings = settings_or_fail(config, worker_concurrency=concurrency)
     runtime = open_runtime(settings)
     try:
-        run_workers(settings, runtime)
+        with background_logging():  # heartbeats never wait for a traceback to be written
+            run_workers(settings, runtime)
     finally:
         runtime.close()
 

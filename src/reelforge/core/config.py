@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -51,6 +51,49 @@ class Settings(BaseSettings):
     )
     media_dir: Path | None = Field(
         default=None, description="Local blob store root. Unset: <data_dir>/media."
+    )
+    # -- S3-compatible blob store (reelforge.storage.s3): unset blob_url keeps media local.
+    # Unset S3 settings fall back to boto3's own: AWS_* variables, ~/.aws files, instance roles.
+    blob_url: str | None = Field(
+        default=None,
+        description="Where media lives: s3://bucket/prefix for an S3-compatible store (AWS S3, "
+        "MinIO, Ceph RGW, R2). Unset: the local directory media_dir.",
+    )
+    s3_endpoint_url: str | None = Field(
+        default=None,
+        description="S3 endpoint, e.g. http://minio:9000. Unset: AWS_ENDPOINT_URL, else AWS.",
+    )
+    s3_region: str | None = Field(
+        default=None, description="S3 region. Unset: AWS_DEFAULT_REGION or the AWS profile's."
+    )
+    s3_access_key_id: str | None = Field(
+        default=None, description="S3 access key. Unset: boto3's credential chain."
+    )
+    s3_secret_access_key: SecretStr | None = Field(
+        default=None, description="S3 secret key (set together with s3_access_key_id)."
+    )
+    s3_addressing_style: Literal["auto", "path", "virtual"] = Field(
+        default="auto",
+        description="Bucket in the host name (virtual) or the path (path: MinIO and most "
+        "self-hosted stores without wildcard DNS).",
+    )
+    blob_downloads: Literal["stream", "redirect"] = Field(
+        default="stream",
+        description="How the API serves stored files. stream: through the API (Range "
+        "requests answered with ranged reads). redirect: 307 to a short-lived presigned URL, "
+        "so the bytes flow from the store to the client (S3 only); the seed surface's signed "
+        "links redirect the same way.",
+    )
+    s3_presign_seconds: int = Field(
+        default=300,
+        ge=10,
+        le=7 * 24 * 3600,
+        description="Lifetime of the presigned URLs redirects point to (S3 allows 7 days).",
+    )
+    s3_presign_endpoint_url: str | None = Field(
+        default=None,
+        description="Endpoint that clients reach the store at, for presigned URLs, when it "
+        "differs from s3_endpoint_url (e.g. a public MinIO host). Unset: the same endpoint.",
     )
     engine: str = Field(default="testcard", description="Generation engine name.")
     engine_options: dict[str, Any] = Field(
@@ -100,6 +143,14 @@ class Settings(BaseSettings):
         description="On SIGTERM, running jobs get this long to finish before they are released.",
     )
     worker_id: str | None = Field(default=None, description="Name in lease rows; default host:pid.")
+    worker_metrics_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="Serve the worker process's own Prometheus metrics (the engine's, e.g. "
+        "per-upstream requests, latency, in-flight and health) on this port, on every address. "
+        "Unset: not served. The API's /metrics reads the queue from the database instead.",
+    )
     encode_preset: EncodePreset = Field(
         default="veryfast",
         description="x264 preset for delivered videos: faster presets use less CPU per video "
@@ -282,6 +333,29 @@ class Settings(BaseSettings):
                 "or postgresql://user@host:5432/dbname"
             )
         return value
+
+    @field_validator("blob_url")
+    @classmethod
+    def _blob_url(cls, value: str | None) -> str | None:
+        from reelforge.storage.location import parse_blob_url
+
+        if value is None or not value.strip():
+            return None
+        return parse_blob_url(value).url
+
+    @model_validator(mode="after")
+    def _redirect_needs_s3(self) -> Settings:
+        if self.blob_downloads == "redirect" and self.blob_url is None:
+            raise ValueError(
+                'blob_downloads = "redirect" needs an S3 store (REELFORGE_BLOB_URL=s3://...): '
+                'local media has no URL to redirect to; use "stream"'
+            )
+        if (self.s3_access_key_id is None) != (self.s3_secret_access_key is None):
+            raise ValueError(
+                "set s3_access_key_id and s3_secret_access_key together (or neither, to use "
+                "the AWS credential chain)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _heartbeat_within_lease(self) -> Settings:

@@ -40,4 +40,9 @@ class PeriodicThread:
             try:
                 self._task()
             except self._retry_on as exc:
-                log.warning("%s failed (%s); retrying in %.1f s", self.name, exc, self.interval)
+                # One line: a database driver's message goes on with the SQL and parameters.
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+                log.warning("%s failed (%s); retrying in %.1f s", self.name, first, self.interval)
+            except Exception:
+                # A bug in one round must not end the thread (no more heartbeats, no sweeps).
+                log.exception("%s failed; retrying in %.1f s", self.name, self.interval)

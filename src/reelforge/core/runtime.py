@@ -2,9 +2,10 @@
 
 ``Runtime.open`` is the one start-up path: ``serve`` passes its runtime to the app and the
 workers, ``worker`` to the workers, ``generate`` and ``keys`` use theirs directly. It is also
-where bad configuration is caught: an unknown engine, an unwritable data directory or an
-unreachable database each fail with one line that says what to fix, and nothing is created on
-disk before the settings have been checked.
+where bad configuration is caught: an unknown engine, an unwritable data directory, a blob
+store that cannot be written (a missing bucket, refused credentials, an unreachable endpoint)
+or an unreachable database each fail with one line that says what to fix, and nothing is
+created on disk before the settings have been checked.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from reelforge.core.config import Settings
 from reelforge.domain.errors import ConfigError
 from reelforge.engines.base import engine_factory, engine_names
 from reelforge.storage.base import BlobStore
-from reelforge.storage.local import LocalBlobStore
+from reelforge.storage.factory import open_blob_store
 from reelforge.store.database import Database
 from reelforge.store.idempotency import IdempotencyStore
 from reelforge.store.jobs import Clock, JobStore
@@ -43,7 +44,7 @@ class Runtime:
         """
         check_engine_name(settings)
         ensure_data_dir(settings)
-        blobs = LocalBlobStore(settings.resolved_media_dir)
+        blobs = open_blob_store(settings)
         blobs.check_writable()
         database = Database.open(
             settings.resolved_database_url,

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from reelforge.domain.specs import GenerationSpec
 
@@ -68,6 +70,9 @@ class Job:
     fair_tag: float = 0.0
     """Its place in the fair queue among all keys' jobs, fixed when it was enqueued (see
     ``reelforge.store.fairness``)."""
+    engine_state: Mapping[str, Any] = field(default_factory=dict)
+    """What the engine recorded for later attempts (an upstream engine's remote job id and
+    what happened to it); empty for engines that keep nothing."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,10 +8,10 @@ raises ``JobCancelled`` or ``LeaseLost`` between steps; the engine lets that pro
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -43,12 +43,39 @@ class JobControl(Protocol):
         """Record a line in the worker's log for this job."""
 
 
+@runtime_checkable
+class StatefulControl(JobControl, Protocol):
+    """The worker's control also lets an engine remember things across attempts.
+
+    An engine that starts work elsewhere (an upstream server) saves the remote id before it
+    waits on it; if the worker dies, the next attempt reads it back and resumes instead of
+    paying for the work twice.
+    """
+
+    def check(self) -> None:
+        """Raise ``JobCancelled`` / ``LeaseLost`` when the job must stop (no progress made)."""
+
+    def saved_state(self) -> Mapping[str, Any]:
+        """What an earlier attempt (or this one) saved; empty at first."""
+
+    def save_state(self, state: Mapping[str, Any]) -> None:
+        """Persist ``state`` (JSON-able) with the job before returning; raises ``LeaseLost``
+        when this attempt no longer owns the job."""
+
+
 @dataclass(frozen=True, slots=True)
 class EngineRequest:
-    """What the worker hands an engine: the spec plus the decoded first frame, if any."""
+    """What the worker hands an engine: the spec plus the decoded first frame, if any.
+
+    ``job_id`` names the job (an engine may use it as an idempotency key elsewhere);
+    ``workdir`` is a scratch directory for this attempt, removed when the job's files are
+    stored (an engine's ``RenderedFile`` may live there).
+    """
 
     spec: GenerationSpec
     first_frame: Frame | None = None
+    job_id: str = ""
+    workdir: Path | None = None
 
 
 @dataclass(slots=True)
@@ -101,6 +128,7 @@ EngineFactory = Callable[["Settings"], Engine]
 _REGISTRY: dict[str, str | EngineFactory] = {
     "testcard": "reelforge.engines.testcard:create_engine",
     "diffusers": "reelforge.engines.diffusers_engine:create_engine",
+    "upstream": "reelforge.engines.upstream:create_engine",
 }
 
 

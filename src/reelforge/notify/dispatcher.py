@@ -26,6 +26,7 @@ from reelforge.notify.retry import RetryPolicy
 from reelforge.notify.sender import SendResult, WebhookSender
 from reelforge.notify.signing import signed_headers
 from reelforge.notify.urls import WebhookUrlPolicy
+from reelforge.store.database import DatabaseError, describe, is_unavailable
 from reelforge.store.webhook_deliveries import ClaimedDelivery
 
 log = logging.getLogger(__name__)
@@ -89,11 +90,24 @@ class WebhookDispatcher:
             mark = signals.events_mark()
             try:
                 sent = self.dispatch_once()
-            except Exception:  # a database outage: log, wait, try again
-                log.exception("webhook dispatch round failed; retrying in %g s", self.poll_seconds)
+            except Exception as exc:  # log, wait, try again
+                self._log_failed_round(exc)
                 sent = 0
             if sent == 0 and not self._stop.is_set():
                 signals.wait_for_events(mark, timeout=self.poll_seconds)
+
+    def _log_failed_round(self, exc: Exception) -> None:
+        if isinstance(exc, DatabaseError) and is_unavailable(exc):
+            # An outage: one line per round, not the driver's whole exception chain.
+            log.warning(
+                "webhook dispatch: database unavailable (%s); retrying in %g s",
+                describe(exc),
+                self.poll_seconds,
+            )
+        else:
+            log.error(
+                "webhook dispatch round failed; retrying in %g s", self.poll_seconds, exc_info=exc
+            )
 
     def dispatch_once(self) -> int:
         """Claim what is due and send it; the number of deliveries handled."""

@@ -13,6 +13,7 @@ on 8080 or 3000); http and https both work, https is recommended.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -35,6 +36,18 @@ from reelforge.net.netcheck import (
 Resolver = Callable[[str, int], list[str]]
 MAX_WEBHOOK_URL_CHARS: Final = 2048
 FIELD: Final = "webhook_url"
+WEBHOOK_URL_PATTERN: Final = (
+    r"^[Hh][Tt][Tt][Pp][Ss]?://"
+    # host: a DNS name or IPv4 address, or an [IPv6] literal
+    r"([A-Za-z0-9._~%-]+|\[[0-9A-Za-z:.%]+\])"
+    # port: 0-65535 (an empty one means the default)
+    r"(:0*(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4})?)?"
+    # path and query: printable ASCII but # (no fragment) and backslash
+    r"([/?][!-\"$-\[\]-~]*)?$"
+)
+"""The form of a webhook URL that ``parse_webhook_url`` accepts, as the API schemas declare it
+(its host must also resolve to an address webhooks may reach, which no schema can say)."""
+_WEBHOOK_URL = re.compile(WEBHOOK_URL_PATTERN)
 
 
 def parse_webhook_url(url: str, field: str = FIELD) -> HttpURL:
@@ -60,8 +73,10 @@ def parse_webhook_url(url: str, field: str = FIELD) -> HttpURL:
         raise _error(field, "must not contain a user name or password (user:pass@host)")
     if not parts.hostname:
         raise _error(field, f"{shorten_url(url)!r} has no host name")
-    if parts.fragment:
+    if "#" in url:
         raise _error(field, "must not contain a #fragment (it is never sent to the server)")
+    if _WEBHOOK_URL.fullmatch(url) is None:  # the host's characters, the port's range
+        raise _error(field, f"{shorten_url(url)!r} is not a valid http(s) URL")
     port = DEFAULT_PORTS[scheme] if explicit_port is None else explicit_port
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     return HttpURL(url, scheme, parts.hostname, port, target)

@@ -7,7 +7,7 @@ reports the same truthful numbers.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from prometheus_client import CollectorRegistry, Counter, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
@@ -60,6 +60,11 @@ class Metrics:
         if usage is not None:
             self.registry.register(_UsageCollector(usage))
 
+    def track_reclaimed(self, total: Callable[[], int]) -> None:
+        """Report ``total()`` (the embedded workers' count) as the bytes of dead attempts'
+        render directories removed."""
+        self.registry.register(_ReclaimedCollector(total))
+
     def job_created(self, kind: str) -> None:
         self.jobs_created.labels(kind=kind).inc()
 
@@ -90,6 +95,27 @@ class _JobCollector(Collector):
 
     def describe(self) -> Iterator[GaugeMetricFamily]:
         yield _jobs_family()
+
+
+class _ReclaimedCollector(Collector):
+    def __init__(self, total: Callable[[], int]) -> None:
+        self._total = total
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        family = _reclaimed_family()
+        family.add_metric([], self._total())
+        yield family
+
+    def describe(self) -> Iterator[CounterMetricFamily]:
+        yield _reclaimed_family()
+
+
+def _reclaimed_family() -> CounterMetricFamily:
+    return CounterMetricFamily(
+        "reelforge_tmp_reclaimed_bytes",
+        "Bytes of render directories left by dead attempts (a killed worker) that this "
+        "process's embedded workers removed.",
+    )
 
 
 def _jobs_family() -> GaugeMetricFamily:

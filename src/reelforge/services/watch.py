@@ -28,7 +28,7 @@ from reelforge.core.runtime import Runtime
 from reelforge.domain.events import JobEvent
 from reelforge.domain.jobs import Job, Status
 from reelforge.services.estimates import NO_ESTIMATE, Estimate
-from reelforge.store.database import DatabaseError
+from reelforge.store.database import DatabaseError, describe
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +160,9 @@ class JobWatchHub:
             try:
                 self.tick(refresh_estimates=woken)
             except DatabaseError as exc:
-                log.warning("event streams: reading job changes failed (%s); retrying", exc)
+                log.warning(
+                    "event streams: reading job changes failed (%s); retrying", describe(exc)
+                )
             woken = self._signals.wait_for_events(mark, self._interval)
 
     def tick(self, *, refresh_estimates: bool = True) -> None:

@@ -19,6 +19,9 @@ class BlobStore(Protocol):
     def open(self, key: str) -> BinaryIO:
         """Open a stored blob for reading; ``FileNotFoundError`` when absent."""
 
+    def open_range(self, key: str, start: int, stop: int) -> BinaryIO:
+        """Bytes ``start`` up to (not including) ``stop``; ``FileNotFoundError`` when absent."""
+
     def size(self, key: str) -> int:
         """Size in bytes; ``FileNotFoundError`` when absent."""
 
@@ -32,6 +35,12 @@ class BlobStore(Protocol):
 
     def local_path(self, key: str) -> Path | None:
         """A filesystem path for the blob when the store is local (fast serving), else None."""
+
+    def presigned_url(
+        self, key: str, expires_seconds: int, filename: str, media_type: str
+    ) -> str | None:
+        """A URL anyone may GET the blob from until it expires (served with ``media_type`` and
+        ``filename``), or None when the store has none (local files)."""
 
     def check_writable(self) -> None:
         """Raise ``ConfigError`` (one line saying what to fix) when the store cannot be written."""

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO
+from typing import Any, BinaryIO, cast
 
 from reelforge.domain.errors import ConfigError
 from reelforge.storage.layout import job_prefixes
@@ -60,6 +61,11 @@ class LocalBlobStore:
     def open(self, key: str) -> BinaryIO:
         return self._path(key).open("rb")
 
+    def open_range(self, key: str, start: int, stop: int) -> BinaryIO:
+        handle = self._path(key).open("rb")
+        handle.seek(start)
+        return cast(BinaryIO, _Window(handle, stop - start))
+
     def size(self, key: str) -> int:
         return self._path(key).stat().st_size
 
@@ -68,6 +74,11 @@ class LocalBlobStore:
 
     def local_path(self, key: str) -> Path | None:
         return self._path(key)
+
+    def presigned_url(
+        self, key: str, expires_seconds: int, filename: str, media_type: str
+    ) -> str | None:
+        return None  # local files are served by the API itself
 
     def list_prefix(self, prefix: str) -> Iterator[str]:
         base = self._path(prefix)
@@ -88,6 +99,27 @@ class LocalBlobStore:
         count = sum(1 for p in base.rglob("*") if p.is_file())
         shutil.rmtree(base, ignore_errors=True)
         return count
+
+
+class _Window(io.RawIOBase):
+    """At most ``remaining`` bytes of an open file, from where it stands."""
+
+    def __init__(self, handle: BinaryIO, remaining: int) -> None:
+        self._handle = handle
+        self._remaining = remaining
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer)[: self._remaining]
+        count = self._handle.readinto(view)  # type: ignore[attr-defined]
+        self._remaining -= count
+        return int(count)
+
+    def close(self) -> None:
+        self._handle.close()
+        super().close()
 
 
 def _fsync_dir(directory: Path) -> None:

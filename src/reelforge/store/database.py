@@ -10,6 +10,7 @@ then the workers are woken once.
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -41,6 +42,29 @@ DatabaseError = sa.exc.SQLAlchemyError
 catch this name instead of importing SQLAlchemy."""
 
 DEFAULT_IDEMPOTENCY_TTL_SECONDS = 24 * 3600
+_SQLITE_UNAVAILABLE = ("locked", "busy", "unable to open", "disk i/o")
+UNAVAILABLE_RETRY_SECONDS = 2
+"""How long a client is told to wait (``Retry-After``) when the database cannot be reached."""
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database cannot be used right now (server down or restarting,
+    connection lost, a connect, pool or statement timeout, SQLite busy), so retrying later may
+    succeed; anything else (a bad query) is a bug, not an outage."""
+    if isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, sa.exc.OperationalError) and isinstance(exc.orig, sqlite3.Error):
+        # SQLite also says OperationalError for a missing table (a bug); only these are waits.
+        return any(word in str(exc.orig).lower() for word in _SQLITE_UNAVAILABLE)
+    return isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError | sa.exc.TimeoutError)
+
+
+def describe(exc: BaseException) -> str:
+    """The first line of a database error's own message, for a one-line log entry: the full
+    chain (SQL, parameters, the driver's traceback) says nothing more about an outage."""
+    orig = getattr(exc, "orig", None)
+    text = str(orig if orig is not None else exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,21 @@ from sqlalchemy import event
 from reelforge.domain.errors import ConfigError
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# Bounds that turn an unreachable or hung PostgreSQL into a quick DatabaseError (503 with
+# Retry-After) instead of a request that hangs: libpq's connect timeout (whole seconds, 2 is its
+# minimum), the wait for a pooled connection, and the longest statement. Keepalives and the TCP
+# user timeout notice a server that vanished without closing the connection (a dead host).
+PG_CONNECT_TIMEOUT_SECONDS = 2
+POOL_TIMEOUT_SECONDS = 2.0
+PG_STATEMENT_TIMEOUT_MS = 15_000
+PG_CONNECT_ARGS: dict[str, Any] = {
+    "connect_timeout": PG_CONNECT_TIMEOUT_SECONDS,
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 10_000,
+}
 # Arbitrary constant: every ReelForge process takes this PostgreSQL advisory lock to migrate.
 MIGRATION_LOCK_ID = 0x5EE1F0
 
@@ -30,9 +45,29 @@ def create_db_engine(url: str) -> sa.Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     try:
-        return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        engine = sa.create_engine(
+            url,
+            pool_pre_ping=True,
+            pool_size=10,
+            max_overflow=20,
+            pool_timeout=POOL_TIMEOUT_SECONDS,
+            connect_args=PG_CONNECT_ARGS,
+        )
     except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as exc:
         raise ConfigError(f"REELFORGE_DATABASE_URL is not a usable SQLAlchemy URL: {exc}") from None
+    if engine.dialect.name == "postgresql":
+        _bound_statements(engine)
+    return engine
+
+
+def _bound_statements(engine: sa.Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # SET, not the "options" connect argument: a URL's own options (search_path) stay.
+        # Committed at once so a later rollback does not undo it.
+        with dbapi_conn.cursor() as cursor:
+            cursor.execute(f"SET statement_timeout = {PG_STATEMENT_TIMEOUT_MS}")
+        dbapi_conn.commit()
 
 
 def _sqlite_engine(url: str) -> sa.Engine:
@@ -85,6 +120,9 @@ def migrate(engine: sa.Engine) -> None:
 def _migration_lock(engine: sa.Engine) -> Iterator[sa.Connection]:
     if engine.dialect.name == "postgresql":
         with engine.connect() as conn:
+            # Migrations (an index on a large table) and the wait for another process's
+            # migration may take longer than a request's statement is allowed to.
+            conn.execute(sa.text("SET statement_timeout = 0"))
             conn.execute(sa.text("SELECT pg_advisory_lock(:id)"), {"id": MIGRATION_LOCK_ID})
             conn.commit()
             try:
@@ -92,6 +130,7 @@ def _migration_lock(engine: sa.Engine) -> Iterator[sa.Connection]:
             finally:
                 conn.rollback()
                 conn.execute(sa.text("SELECT pg_advisory_unlock(:id)"), {"id": MIGRATION_LOCK_ID})
+                conn.execute(sa.text(f"SET statement_timeout = {PG_STATEMENT_TIMEOUT_MS}"))
                 conn.commit()
         return
     database = engine.url.database

@@ -8,6 +8,7 @@ raises ``LeaseLost``.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -239,9 +240,12 @@ class JobStore:
             conn.execute(sa.text("SELECT pg_notify('reelforge_cancel', :id)"), {"id": job_id})
 
     def is_cancel_requested(self, job_id: str) -> bool:
+        """True when cancel was asked, or when the row is gone (the job was deleted: its work
+        must stop as well, and an engine must cancel what it started elsewhere)."""
         query = sa.select(jobs.c.cancel_requested).where(jobs.c.id == job_id)
         with self._engine.connect() as conn:
-            return bool(conn.execute(query).scalar())
+            flag = conn.execute(query).scalar()
+        return flag is None or bool(flag)
 
     def delete_job(self, job_id: str, owner: str | None = None) -> Job:
         """Remove the row (its attempts cascade); the caller removes blobs and stops work. A
@@ -317,4 +321,12 @@ def row_to_job(row: Mapping[str, Any] | sa.RowMapping) -> Job:
         surface=row["surface"],
         compute_seconds=float(row["compute_seconds"] or 0.0),
         fair_tag=float(row["fair_tag"] or 0.0),
+        engine_state=_engine_state(row["engine_state"]),
     )
+
+
+def _engine_state(raw: str | None) -> dict[str, Any]:
+    if not raw:
+        return {}
+    value = json.loads(raw)
+    return value if isinstance(value, dict) else {}

@@ -14,6 +14,7 @@ import threading
 import psycopg
 import sqlalchemy as sa
 
+from reelforge.store.db import PG_CONNECT_ARGS
 from reelforge.store.signals import Signals
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ class PgListener:
                 self._stop.wait(2.0)
 
     def _listen(self) -> None:
-        with psycopg.connect(self._dsn, autocommit=True) as conn:
+        with psycopg.connect(self._dsn, autocommit=True, **PG_CONNECT_ARGS) as conn:
             for channel in CHANNELS:
                 conn.execute(f"LISTEN {channel}")
             while not self._stop.is_set():

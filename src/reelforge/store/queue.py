@@ -9,7 +9,9 @@ the write lock with ``BEGIN IMMEDIATE`` for the few microseconds the claim lasts
 
 from __future__ import annotations
 
+import json
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -207,6 +209,12 @@ class WorkQueue:
         if crossed:
             self.store.signals.events_recorded()
         return before is not None and bool(before[1])
+
+    def save_engine_state(self, lease: Lease, state: Mapping[str, Any]) -> None:
+        """Record what the engine must remember across attempts; fenced like every write of
+        the attempt, so a zombie cannot overwrite the current attempt's state."""
+        with self._write() as conn, conn.begin():
+            self._fenced(lease, conn, engine_state=json.dumps(dict(state)))
 
     # -- finishing -----------------------------------------------------------------------------
 

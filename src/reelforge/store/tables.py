@@ -60,6 +60,9 @@ jobs = sa.Table(
     sa.Column("fair_tag", sa.Float, nullable=False, server_default="0"),
     # Wall-clock seconds worker slots (GPUs, on a GPU engine) spent on the job, all attempts.
     sa.Column("compute_seconds", sa.Float, nullable=False, server_default="0"),
+    # What the engine must remember across attempts (JSON): an upstream engine's remote job
+    # id, so a new attempt resumes polling it instead of paying for a second render.
+    sa.Column("engine_state", sa.Text, nullable=True),
     sa.Index("ix_jobs_status_created", "status", "created_at"),
     sa.Index("ix_jobs_status_fair_tag", "status", "fair_tag", "created_at"),
     sa.Index("ix_jobs_owner_status_fair_tag", "owner", "status", "fair_tag"),

@@ -26,7 +26,15 @@ from reelforge.core.runtime import Runtime
 from reelforge.domain.errors import ConfigError
 from reelforge.store.database import DatabaseError
 from reelforge.store.signals import Signals
-from reelforge.worker.relay import CANCEL, ENGINE, ENQUEUED, EVENTS, Message, PipeOutbox
+from reelforge.worker.relay import (
+    CANCEL,
+    ENGINE,
+    ENQUEUED,
+    EVENTS,
+    RECLAIMED,
+    Message,
+    PipeOutbox,
+)
 from reelforge.worker.runner import Worker
 
 log = logging.getLogger(__name__)
@@ -68,8 +76,12 @@ def _run(runtime: Runtime, conn: Connection, outbox: PipeOutbox, stop: threading
     reader.start()
     worker.start()
     reported: EngineState = (False, None)
+    reclaimed = 0
     while not stop.wait(ENGINE_REPORT_SECONDS):
         reported = _report_engine(worker, outbox, reported)
+        if worker.tmp_reclaimed_bytes != reclaimed:
+            reclaimed = worker.tmp_reclaimed_bytes
+            outbox.post((RECLAIMED, str(reclaimed)))
     log.info(
         "worker process %d stopping: running jobs get %.0f s, then return to the queue",
         os.getpid(),

@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from reelforge.domain.errors import JobCancelled, LeaseLost
 from reelforge.domain.jobs import Lease
+from reelforge.store.database import DatabaseError
 
 log = logging.getLogger("reelforge.job")
 
@@ -25,9 +27,16 @@ class RunControl:
     process (SQLite has no NOTIFY) still stops the engine within a step or half a second.
     """
 
-    def __init__(self, lease: Lease, poll_cancel: Callable[[str], bool]) -> None:
+    def __init__(
+        self,
+        lease: Lease,
+        poll_cancel: Callable[[str], bool],
+        store_state: Callable[[Lease, Mapping[str, Any]], None] | None = None,
+    ) -> None:
         self.lease = lease
         self._poll_cancel = poll_cancel
+        self._store_state = store_state
+        self._state: dict[str, Any] = {}
         self._progress = 0.0
         self._stage = "loading"
         self._cancelled = threading.Event()
@@ -83,14 +92,36 @@ class RunControl:
         now = time.monotonic()
         if not self._cancelled.is_set() and now - self._last_poll >= CANCEL_POLL_SECONDS:
             self._last_poll = now
-            if self._poll_cancel(self.job_id):
+            if self._cancel_polled():
                 self._cancelled.set()
+        # Cancel first: a deleted job also loses its lease, and must stop as cancelled (an
+        # engine then cancels what it started elsewhere).
+        if self._cancelled.is_set():
+            raise JobCancelled(f"job {self.job_id} was cancelled")
         if self._lost.is_set():
             raise LeaseLost(f"job {self.job_id}: another worker owns this job now")
         if self._released.is_set():
             raise LeaseLost(f"job {self.job_id}: released at shutdown")
-        if self._cancelled.is_set():
-            raise JobCancelled(f"job {self.job_id} was cancelled")
+
+    def _cancel_polled(self) -> bool:
+        try:
+            return self._poll_cancel(self.job_id)
+        except DatabaseError:
+            # The database is away: render on; the heartbeat (which owns the lease) and the
+            # next poll find a cancel once it is back, and the lease fences every write.
+            return False
+
+    def restore_state(self, state: Mapping[str, Any]) -> None:
+        """What earlier attempts saved (the job row's ``engine_state``), read at start."""
+        self._state = dict(state)
+
+    def saved_state(self) -> Mapping[str, Any]:
+        return dict(self._state)
+
+    def save_state(self, state: Mapping[str, Any]) -> None:
+        if self._store_state is not None:
+            self._store_state(self.lease, state)  # fenced: raises LeaseLost for a zombie
+        self._state = dict(state)
 
     def log(self, message: str) -> None:
         log.info("job %s: %s", self.job_id, message)

@@ -12,7 +12,7 @@ import threading
 
 from reelforge.core.periodic import PeriodicThread
 from reelforge.domain.errors import LeaseLost
-from reelforge.store.database import DatabaseError
+from reelforge.store.database import DatabaseError, describe
 from reelforge.store.queue import WorkQueue
 from reelforge.worker.control import RunControl
 
@@ -72,6 +72,16 @@ class Heartbeat:
             if not unchanged:
                 self._write(run, renew=False)
 
+    def _cancel_if_gone(self, run: RunControl) -> None:
+        """A lease lost because the job was deleted (or cancelled meanwhile) is a cancel too,
+        so the engine stops what it started elsewhere instead of leaving it to another
+        attempt that will never come."""
+        try:
+            if self._queue.store.is_cancel_requested(run.job_id):
+                run.cancel()
+        except DatabaseError:
+            pass  # the cancel is also polled between steps
+
     def _beat(self, run: RunControl) -> None:
         self._write(run, renew=True)
 
@@ -90,6 +100,7 @@ class Heartbeat:
         except LeaseLost:
             log.warning("job %s: lease lost; stopping this attempt", run.job_id)
             run.lose()
+            self._cancel_if_gone(run)
         except DatabaseError as exc:
             # The lease may still be valid: try again next beat; the sweeper decides otherwise.
-            log.warning("job %s: heartbeat failed (%s); retrying", run.job_id, exc)
+            log.warning("job %s: heartbeat failed (%s); retrying", run.job_id, describe(exc))

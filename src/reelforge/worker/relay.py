@@ -2,9 +2,10 @@
 
 API process -> child: ``ENQUEUED`` (a job was queued: idle slots claim it now instead of at
 their next poll) and ``("cancel", job_id)`` (the running job stops within a step). Child -> API
-process: ``EVENTS`` (job events were committed: event streams and webhook dispatchers wake) and
-``("engine", "loaded" | "failed", error)`` (for ``/readyz``). On PostgreSQL the same wake-ups
-also arrive by NOTIFY; the relay makes SQLite as immediate, and is harmless next to NOTIFY.
+process: ``EVENTS`` (job events were committed: event streams and webhook dispatchers wake),
+``("engine", "loaded" | "failed", error)`` (for ``/readyz``) and ``RECLAIMED`` (for
+``/metrics``). On PostgreSQL the same wake-ups also arrive by NOTIFY; the relay makes SQLite
+as immediate, and is harmless next to NOTIFY.
 
 Each side relays only what the other side acts on (the API process listens for enqueue and
 cancel, the child for events), so a relayed message is never sent back: no echo loops.
@@ -23,6 +24,9 @@ ENQUEUED = "enqueued"
 EVENTS = "events"
 CANCEL = "cancel"
 ENGINE = "engine"
+RECLAIMED = "reclaimed"
+"""Child -> API process: ``("reclaimed", bytes)``, the bytes of dead attempts' render
+directories the child's sweeper removed so far (for ``/metrics``)."""
 
 Message = str | tuple[str, ...]
 

@@ -16,10 +16,12 @@ import time
 from reelforge.core.runtime import Runtime
 from reelforge.domain.errors import EngineLoadError
 from reelforge.engines.base import Engine, create_engine
-from reelforge.store.database import DatabaseError
+from reelforge.store.database import DatabaseError, describe
 from reelforge.worker.control import RunControl
 from reelforge.worker.execute import JobExecutor
 from reelforge.worker.heartbeat import Heartbeat
+from reelforge.worker.leftovers import LeftoverSweeper
+from reelforge.worker.metrics import serve_engine_metrics
 from reelforge.worker.sweeper import Sweeper
 
 log = logging.getLogger(__name__)
@@ -37,7 +39,12 @@ class Worker:
         self.heartbeat = Heartbeat(
             queue, settings.heartbeat_seconds, settings.lease_seconds, settings.progress_seconds
         )
-        self.sweeper = Sweeper(queue, settings.sweep_seconds, settings.max_attempts)
+        self.leftovers = LeftoverSweeper(
+            settings.data_dir / "tmp", self._own_leases, self.runtime.store.get_jobs
+        )
+        self.sweeper = Sweeper(
+            queue, settings.sweep_seconds, settings.max_attempts, leftovers=self.leftovers
+        )
         self.executor = JobExecutor(self.runtime, self.engine)
         self.engine_error: str | None = None
         self._engine_loaded = threading.Event()
@@ -70,7 +77,14 @@ class Worker:
         log.info("engine ready: %s", self.engine.describe())
         return True
 
+    @property
+    def tmp_reclaimed_bytes(self) -> int:
+        """Bytes of dead attempts' render directories removed since this worker started."""
+        return self.leftovers.reclaimed_bytes
+
     def start(self) -> None:
+        serve_engine_metrics(self.engine, self.settings.worker_metrics_port)
+        self.sweeper.sweep_leftovers()  # a crash's leftovers go now, not at the first tick
         self.heartbeat.start()
         self.sweeper.start()
         for index in range(self.settings.worker_concurrency):
@@ -124,7 +138,7 @@ class Worker:
             try:
                 worked = self._claim_and_run()
             except DatabaseError as exc:
-                log.warning("claim failed (%s); retrying", exc)
+                log.warning("claim failed (%s); retrying", describe(exc))
                 worked = False
             except Exception:
                 # A slot must outlive any one job; the lease (if any) expires and is swept.
@@ -143,13 +157,17 @@ class Worker:
         )
         if lease is None:
             return False
-        control = RunControl(lease, self.runtime.store.is_cancel_requested)
+        queue = self.runtime.queue
+        control = RunControl(lease, self.runtime.store.is_cancel_requested, queue.save_engine_state)
         self.heartbeat.track(control)
         try:
             self.executor.run(lease, control)
         finally:
             self.heartbeat.untrack(control)
         return True
+
+    def _own_leases(self) -> set[str]:
+        return {run.lease.token for run in self.heartbeat.runs()}
 
     def _running(self) -> list[RunControl]:
         return self.heartbeat.runs()

@@ -26,7 +26,15 @@ from multiprocessing.process import BaseProcess
 from reelforge.core.config import Settings
 from reelforge.store.signals import Signals
 from reelforge.worker.child import run_child
-from reelforge.worker.relay import CANCEL, ENGINE, ENQUEUED, EVENTS, Message, PipeOutbox
+from reelforge.worker.relay import (
+    CANCEL,
+    ENGINE,
+    ENQUEUED,
+    EVENTS,
+    RECLAIMED,
+    Message,
+    PipeOutbox,
+)
 
 log = logging.getLogger(__name__)
 STOP_MARGIN_SECONDS = 10.0
@@ -60,6 +68,8 @@ class WorkerSupervisor:
         self._stopping = threading.Event()
         self._lock = threading.Lock()
         self._ready = False
+        self._reclaimed_before = 0  # by children that exited
+        self._reclaimed_now = 0  # by the running child
         self._process: BaseProcess | None = None
         self._outbox: PipeOutbox | None = None
         self._thread = threading.Thread(target=self._supervise, name="worker-supervisor")
@@ -71,6 +81,11 @@ class WorkerSupervisor:
     def ready(self) -> bool:
         """The child's engine is loaded (False while a child starts or restarts)."""
         return self._ready
+
+    @property
+    def tmp_reclaimed_bytes(self) -> int:
+        """Bytes of dead attempts' render directories the children removed, all together."""
+        return self._reclaimed_before + self._reclaimed_now
 
     @property
     def pid(self) -> int | None:
@@ -168,6 +183,8 @@ class WorkerSupervisor:
                     pass  # the child closed its end: it is exiting
             process.join()
             break
+        self._reclaimed_before += self._reclaimed_now
+        self._reclaimed_now = 0
         with self._lock:
             outbox, self._outbox, self._process = self._outbox, None, None
         if outbox is not None:
@@ -181,6 +198,8 @@ class WorkerSupervisor:
             loaded = message[1] == "loaded"
             self.engine_error = None if loaded else message[2]
             self._ready = loaded
+        elif isinstance(message, tuple) and message[0] == RECLAIMED:
+            self._reclaimed_now = int(message[1])
 
 
 def describe_exit(code: int | None) -> str:

@@ -5,9 +5,15 @@ from __future__ import annotations
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 
-from reelforge.api.schemas.common import IMAGE_SOURCE_PATTERN, JobPhase, WebhookUrl
-from reelforge.domain.limits import MAX_IMAGE_FIELD_CHARS, MAX_PROMPT_CHARS
+from reelforge.api.schemas.common import (
+    IMAGE_SOURCE_PATTERN,
+    PROMPT_SCHEMA,
+    JobPhase,
+    WebhookUrl,
+)
+from reelforge.domain.limits import ALLOWED_SIZES, MAX_IMAGE_FIELD_CHARS, MAX_PROMPT_CHARS
 from reelforge.domain.limits import ModelName as VideoModelName
 
 VideoSize = Literal["720x1280", "1280x720", "1024x1792", "1792x1024"]
@@ -25,24 +31,31 @@ class ImageReference(BaseModel):
         pattern=IMAGE_SOURCE_PATTERN,
         description="http(s) URL or data URL of the first frame (JPEG/PNG/WebP, exact size).",
     )
-    file_id: str | None = Field(
-        default=None, max_length=200, description="Not supported: upload the file instead."
-    )
+    # Read only to answer it with a clear 400 ("not supported: upload the file"); left out of
+    # the schema, which (extra="forbid") then declares it refused.
+    file_id: SkipJsonSchema[str | None] = Field(default=None, max_length=200)
 
 
 class VideoCreateRequest(BaseModel):
     """JSON form of create; multipart carries the same fields (and a file)."""
 
-    prompt: str = Field(min_length=1, max_length=MAX_PROMPT_CHARS)
+    prompt: str = Field(min_length=1, max_length=MAX_PROMPT_CHARS, json_schema_extra=PROMPT_SCHEMA)
     model: VideoModelName = "sora-2"
     seconds: VideoSeconds = Field(default="4", description='A string: "4", "8" or "12".')
-    size: VideoSize = "720x1280"
+    size: VideoSize = Field(
+        default="720x1280",
+        # OpenAI's four sizes parse; the schema lists those this server makes (the others are
+        # refused with a 400 that lists them).
+        json_schema_extra={"enum": list(ALLOWED_SIZES)},
+        description="Width x height. OpenAI's 1024x1792 and 1792x1024 are refused by this "
+        "server's engines.",
+    )
     input_reference: ImageReference | None = None
     webhook_url: WebhookUrl = None
 
 
 class VideoRemixRequest(BaseModel):
-    prompt: str = Field(min_length=1, max_length=MAX_PROMPT_CHARS)
+    prompt: str = Field(min_length=1, max_length=MAX_PROMPT_CHARS, json_schema_extra=PROMPT_SCHEMA)
 
 
 class VideoError(BaseModel):

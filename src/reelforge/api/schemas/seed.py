@@ -6,8 +6,13 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from reelforge.api.schemas.common import IMAGE_SOURCE_PATTERN, JobPhase, WebhookUrl
-from reelforge.domain.limits import MAX_IMAGE_FIELD_CHARS
+from reelforge.api.schemas.common import (
+    IMAGE_SOURCE_PATTERN,
+    PROMPT_SCHEMA,
+    JobPhase,
+    WebhookUrl,
+)
+from reelforge.domain.limits import ALLOWED_SIZES, MAX_IMAGE_FIELD_CHARS
 
 SeedStatus = Literal["pending", "processing", "completed", "failed"]
 TIMESTAMP_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$"
@@ -28,7 +33,12 @@ class SeedCreateRequest(BaseModel):
         }
     )
 
-    prompt: str = Field(min_length=1, max_length=2000, description="Text description of the video.")
+    prompt: str = Field(
+        min_length=1,
+        max_length=2000,
+        json_schema_extra=PROMPT_SCHEMA,
+        description="Text description of the video.",
+    )
     model: Literal["sora-2"] = Field(default="sora-2", description="Model name.")
     image: str | None = Field(
         default=None,
@@ -47,7 +57,12 @@ class SeedCreateRequest(BaseModel):
 class SeedProCreateRequest(BaseModel):
     """The sister ``sora-2-pro`` endpoint: no ``model`` field, two more sizes, 4 s default."""
 
-    prompt: str = Field(min_length=1, max_length=2000, description="Text description of the video.")
+    prompt: str = Field(
+        min_length=1,
+        max_length=2000,
+        json_schema_extra=PROMPT_SCHEMA,
+        description="Text description of the video.",
+    )
     image: str | None = Field(
         default=None,
         max_length=MAX_IMAGE_FIELD_CHARS,
@@ -57,6 +72,8 @@ class SeedProCreateRequest(BaseModel):
     seconds: Literal["4", "8", "12"] = Field(default="4", description="Length in seconds.")
     size: Literal["720x1280", "1280x720", "1024x1792", "1792x1024"] = Field(
         default="1280x720",
+        # The contract's four sizes parse; the schema lists those this server makes.
+        json_schema_extra={"enum": list(ALLOWED_SIZES)},
         description="Resolution. 1024x1792 and 1792x1024 are refused (400) by engines that "
         "cannot make them; the error lists the sizes this server supports.",
     )

@@ -3,18 +3,25 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic.config import JsonValue
 
-URL_FIELD = Field(
-    max_length=2048,
-    description="Where deliveries are POSTed: an https:// (or http://) URL on the public "
-    "internet, or in a network the operator allows (`webhook_allow_private`).",
+from reelforge.api.schemas.common import WebhookUrlText
+from reelforge.domain.events import EventType
+
+_EVENT_NAMES: list[JsonValue] = [event.value for event in EventType]
+# The event names and the list's length are declared in the schema only (json_schema_extra):
+# the routes' own checks give the errors, which say what is wrong and list the valid values.
+EventName = Annotated[str, Field(json_schema_extra={"enum": _EVENT_NAMES})]
+EventNames = Annotated[list[EventName], Field(max_length=6, json_schema_extra={"minItems": 1})]
+URL_DESCRIPTION = (
+    "Where deliveries are POSTed: an https:// (or http://) URL on the public internet, or in "
+    "a network the operator allows (`webhook_allow_private`)."
 )
 EVENT_TYPES_FIELD = Field(
     default=None,
-    max_length=6,
     description="Events to receive: video.completed, video.failed, video.cancelled (the "
     "default), video.queued, video.started, video.progress.",
 )
@@ -23,11 +30,11 @@ EVENT_TYPES_FIELD = Field(
 class WebhookEndpointCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    url: str = URL_FIELD
+    url: WebhookUrlText = Field(description=URL_DESCRIPTION)
     name: str | None = Field(
         default=None, min_length=1, max_length=200, description="A label (default: the URL)."
     )
-    event_types: list[str] | None = EVENT_TYPES_FIELD
+    event_types: EventNames | None = EVENT_TYPES_FIELD
 
 
 class WebhookEndpointUpdate(BaseModel):
@@ -35,15 +42,16 @@ class WebhookEndpointUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    url: str | None = Field(default=None, max_length=2048, description="A new URL.")
+    url: WebhookUrlText | None = Field(default=None, description="A new URL.")
     name: str | None = Field(default=None, min_length=1, max_length=200)
-    event_types: list[str] | None = EVENT_TYPES_FIELD
+    event_types: EventNames | None = EVENT_TYPES_FIELD
 
 
 class RotateSecretRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    keep_old_secret_active_for_24_hours: bool = Field(
+    # Strict: the schema says boolean, so "yes" or 1 is refused rather than read as true.
+    keep_old_secret_active_for_24_hours: StrictBool = Field(
         default=False,
         description="Also sign with the old secret for 24 hours (both signatures are sent), so "
         "receivers can switch without missing deliveries.",
@@ -53,7 +61,7 @@ class RotateSecretRequest(BaseModel):
 class WebhookTestRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    event_type: str = Field(max_length=64, description="The sample event to send.")
+    event_type: EventName = Field(max_length=64, description="The sample event to send.")
 
 
 class WebhookEndpoint(BaseModel):
