@@ -74,7 +74,7 @@ def main() -> None:
     print(f"  {result.line()}")
     print(f"  progress at the kills: median {statistics.median(run.progress_at_kill):.0%}, "
           f"min {min(run.progress_at_kill):.0%}, max {max(run.progress_at_kill):.0%}")  # fmt: skip
-    print(f"  render dirs seen right after the kills (distinct): {len(run.dirs_after_kills)}")
+    print(f"  kills that left the attempt's render dir behind: {run.left_dirs}/{run.kills}")
     sys.exit(0 if result.clean else 1)
 
 

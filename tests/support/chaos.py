@@ -25,7 +25,7 @@ from reelforge.core.runtime import Runtime
 from reelforge.domain.jobs import Job, Status
 from reelforge.domain.specs import GenerationSpec
 from reelforge.storage import layout
-from reelforge.worker.leftovers import PREFIX
+from reelforge.worker.leftovers import PREFIX, workdir_prefix
 from tests.support.engines import FAST_FAILOVER
 from tests.support.settings import fast_settings, subprocess_env
 from tests.support.wait import wait_for
@@ -229,7 +229,7 @@ class WorkerPool:
 class KillRun:
     job_ids: list[str] = field(default_factory=list)
     kills: int = 0
-    dirs_after_kills: set[str] = field(default_factory=set)  # render dirs seen after kills
+    left_dirs: int = 0  # kills after which the killed attempt's render directory was there
     progress_at_kill: list[float] = field(default_factory=list)
 
 
@@ -275,7 +275,8 @@ def worker_kills(
         pool.kill(pid)
         run.kills += 1
         run.progress_at_kill.append(job.progress)
-        run.dirs_after_kills.update(p.name for p in render_dirs([pool.settings.data_dir]))
+        mine = workdir_prefix(job.id, job.lease_token or "")
+        run.left_dirs += any(p.name.startswith(mine) for p in render_dirs([pool.settings.data_dir]))
         say(f"kill {cycle + 1}/{kills}: worker {pid} at {job.progress:.0%} of job {job.id}")
         pool.start()
     return run

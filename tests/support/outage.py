@@ -270,8 +270,10 @@ def run_outage(
     for part in (health, ready, load):
         part.start()
     time.sleep(before)
-    stopped_at = time.monotonic()
     stop_database()
+    # After the stop returns: `pg_ctl stop` takes a while under load, and the database answers
+    # until it has.
+    stopped_at = time.monotonic()
     time.sleep(outage)
     restart_at = time.monotonic()
     start_database()
