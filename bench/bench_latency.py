@@ -77,10 +77,16 @@ def free_port() -> int:
 
 
 def start_server(
-    mode: str | None, data_dir: Path, database_url: str | None
+    mode: str | None,
+    data_dir: Path,
+    database_url: str | None,
+    settings_env: dict[str, str] | None = None,
 ) -> tuple[subprocess.Popen[bytes], str, str]:
+    """A ready ``reelforge serve`` subprocess, its base URL and an API key's token;
+    ``settings_env``: REELFORGE_* variables that replace the defaults (testcard, 1 slot)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "REELFORGE_DATA_DIR": str(data_dir)}
     env.update(REELFORGE_ENGINE="testcard", REELFORGE_WORKER_CONCURRENCY="1")
+    env.update(settings_env or {})
     if database_url:
         env["REELFORGE_DATABASE_URL"] = database_url
     if mode:

@@ -305,16 +305,9 @@ class Settings(BaseSettings):
     @field_validator("webhook_allow_private")
     @classmethod
     def _networks(cls, value: list[str]) -> list[str]:
-        from ipaddress import ip_network
+        from reelforge.net.netcheck import check_networks
 
-        for entry in value:
-            try:
-                ip_network(entry, strict=False)
-            except ValueError:
-                raise ValueError(
-                    f"{entry!r} is not a network; write CIDRs like 10.0.0.0/8 or 127.0.0.1/32"
-                ) from None
-        return value
+        return check_networks(value)
 
     @field_validator("engine")
     @classmethod

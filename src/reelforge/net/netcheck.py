@@ -204,3 +204,18 @@ def shorten_url(url: str, limit: int = 200) -> str:
 
 def _error(message: str) -> SpecError:
     return SpecError(message, field="image")
+
+
+def check_networks(entries: list[str]) -> list[str]:
+    """Validate an operator's list of CIDRs (an allow-list of private networks); ValueError
+    names the first entry that is not a network."""
+    from ipaddress import ip_network
+
+    for entry in entries:
+        try:
+            ip_network(entry, strict=False)
+        except ValueError:
+            raise ValueError(
+                f"{entry!r} is not a network; write CIDRs like 10.0.0.0/8 or 127.0.0.1/32"
+            ) from None
+    return entries

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,8 +13,9 @@ import pytest
 from reelforge.core.runtime import Runtime
 from reelforge.domain.jobs import Status
 from reelforge.domain.specs import GenerationSpec
+from tests.e2e.test_crash import start_worker
 from tests.support.fake_upstream import FakeUpstream, FakeUpstreamBehaviour
-from tests.support.settings import SettingsFactory, subprocess_env
+from tests.support.settings import SettingsFactory
 from tests.support.wait import wait_for
 
 
@@ -23,16 +23,6 @@ from tests.support.wait import wait_for
 def fake() -> Iterator[FakeUpstream]:
     with FakeUpstream(FakeUpstreamBehaviour(render_seconds=8.0, clip_audio=True)) as server:
         yield server
-
-
-def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("ab") as handle:
-        return subprocess.Popen(
-            [sys.executable, "-m", "reelforge.cli", "worker"],
-            env=env,
-            stdout=handle,
-            stderr=subprocess.STDOUT,
-        )
 
 
 def test_sigkill_while_waiting_resumes_the_same_upstream_job(
@@ -58,15 +48,14 @@ def test_sigkill_while_waiting_resumes_the_same_upstream_job(
     )
     runtime = Runtime.open(settings)
     job = runtime.database.enqueue(GenerationSpec.build("a heron in reeds", seconds=4, seed=5))
-    env = subprocess_env(settings)
     procs: list[subprocess.Popen[bytes]] = []
     try:
-        procs.append(start_worker(env, tmp_path / "worker1.log"))
+        procs.append(start_worker(settings, tmp_path / "worker1.log"))
         wait_for(lambda: runtime.store.get_job(job.id).engine_state.get("remote_id"), timeout=60)
         procs[0].kill()
         procs[0].wait(10)
         assert fake.creates == 1 and not fake.deletes
-        procs.append(start_worker(env, tmp_path / "worker2.log"))
+        procs.append(start_worker(settings, tmp_path / "worker2.log"))
         wait_for(lambda: runtime.store.get_job(job.id).status.is_terminal, timeout=120)
     finally:
         for proc in procs:

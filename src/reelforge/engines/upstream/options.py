@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from ipaddress import ip_network
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -40,6 +39,7 @@ from pydantic import (
 
 from reelforge.domain.errors import ConfigError
 from reelforge.domain.limits import MODEL_NAMES
+from reelforge.net.netcheck import check_networks
 
 UpstreamKind = Literal["openai", "seed"]
 
@@ -146,14 +146,7 @@ class UpstreamOptions(BaseModel):
     @field_validator("allow_private")
     @classmethod
     def _networks(cls, value: list[str]) -> list[str]:
-        for entry in value:
-            try:
-                ip_network(entry, strict=False)
-            except ValueError:
-                raise ValueError(
-                    f"{entry!r} is not a network; write CIDRs like 10.0.0.0/8 or 127.0.0.1/32"
-                ) from None
-        return value
+        return check_networks(value)
 
     @model_validator(mode="after")
     def _unique_names(self) -> UpstreamOptions:
