@@ -13,6 +13,8 @@ Shared by ``tests/chaos/test_s3_outage.py`` and ``bench/chaos/s3_outage.py``.
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 import time
 from collections import Counter
@@ -38,6 +40,22 @@ def snapshot(bucket: S3Bucket) -> Objects:
     for key in bucket.object_keys():
         reply = bucket.client.get_object(Bucket=bucket.name, Key=key)
         copied[key] = (reply["Body"].read(), reply.get("ContentType", "binary/octet-stream"))
+    return copied
+
+
+def frozen_snapshot(server: ServeProcess, bucket: S3Bucket) -> Objects:
+    """Copy the bucket and stop the store while the workers are frozen (SIGSTOP), so no upload
+    lands between the copy and the stop: moto would lose it with its memory, which a durable
+    store never does. The pause is a fraction of a second, far inside the lease."""
+    workers = server.workers()
+    for pid in workers:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        copied = snapshot(bucket)
+        bucket.server.stop()
+    finally:
+        for pid in workers:
+            os.kill(pid, signal.SIGCONT)
     return copied
 
 
@@ -139,9 +157,8 @@ def s3_outage(
         try:
             batch = [create(client, run) for _ in range(jobs)]
             wait_for(lambda: near_upload(runtime, batch), timeout=120, interval=0.02)
-            copied = snapshot(bucket)
+            copied = frozen_snapshot(server, bucket)
             downloader.phase = "away"
-            bucket.server.stop()
             stopped = time.monotonic()
             run.unsaved_by_copy = _unsaved(runtime, run.job_ids, copied, bucket)
             say(f"S3 server stopped; {len(copied)} objects copied")
