@@ -20,10 +20,15 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.support.chaos import chaos_settings, database, exit_on_sigterm, tally
+from tests.support.chaos import (
+    add_run_arguments,
+    chaos_settings,
+    database,
+    parse_run_arguments,
+    tally,
+)
 from tests.support.chaos_serve import ServeProcess, server_kills, unserved
 from tests.support.outage import new_token
-from tests.support.pg_instance import missing_reason
 
 from reelforge.core.runtime import Runtime
 
@@ -31,18 +36,9 @@ from reelforge.core.runtime import Runtime
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--kills", type=int, default=10)
-    parser.add_argument("--database-url", default=None, help="default: SQLite in the data dir")
-    parser.add_argument(
-        "--own-postgres", action="store_true", help="a PostgreSQL of its own (initdb, temporary)"
-    )
     parser.add_argument("--concurrency", type=int, default=2, help="worker slots")
-    parser.add_argument("--drain-timeout", type=float, default=600.0)
-    parser.add_argument("--seed", type=int, default=1, help="where in the render kills land")
-    parser.add_argument("-v", "--verbose", action="store_true", help="a line per kill")
-    args = parser.parse_args()
-    exit_on_sigterm()
-    if args.own_postgres and (reason := missing_reason()) is not None:
-        sys.exit(f"cannot run: {reason}")
+    add_run_arguments(parser)
+    args = parse_run_arguments(parser)
     with (
         tempfile.TemporaryDirectory(prefix="rf-server-kills-") as workdir,
         database(args.database_url, args.own_postgres) as url,

@@ -25,13 +25,13 @@ from pathlib import Path
 
 from tests.support.chaos import (
     WorkerPool,
+    add_run_arguments,
     chaos_settings,
     database,
-    exit_on_sigterm,
+    parse_run_arguments,
     tally,
     worker_kills,
 )
-from tests.support.pg_instance import missing_reason
 
 from reelforge.core.runtime import Runtime
 
@@ -40,17 +40,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--kills", type=int, default=50)
     parser.add_argument("--workers", type=int, default=2, help="worker processes at once")
-    parser.add_argument("--database-url", default=None, help="default: SQLite in the data dir")
-    parser.add_argument(
-        "--own-postgres", action="store_true", help="a PostgreSQL of its own (initdb, temporary)"
-    )
-    parser.add_argument("--drain-timeout", type=float, default=600.0)
-    parser.add_argument("--seed", type=int, default=1, help="where in the render kills land")
-    parser.add_argument("-v", "--verbose", action="store_true", help="a line per kill")
-    args = parser.parse_args()
-    exit_on_sigterm()
-    if args.own_postgres and (reason := missing_reason()) is not None:
-        sys.exit(f"cannot run: {reason}")
+    add_run_arguments(parser)
+    args = parse_run_arguments(parser)
     with (
         tempfile.TemporaryDirectory(prefix="rf-worker-kills-") as workdir,
         database(args.database_url, args.own_postgres) as url,

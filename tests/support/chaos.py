@@ -8,6 +8,7 @@ outage in ``tests/support/chaos_s3.py``.
 
 from __future__ import annotations
 
+import argparse
 import random
 import signal
 import subprocess
@@ -49,6 +50,30 @@ def exit_on_sigterm() -> None:
     """A script stopped with SIGTERM unwinds (its ``finally`` blocks stop the servers, workers
     and database it started) instead of leaving them running."""
     signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(143))
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options every kill script takes: where the database is, how long to drain, where
+    the kills land, how much to say."""
+    parser.add_argument("--database-url", default=None, help="default: SQLite in the data dir")
+    parser.add_argument(
+        "--own-postgres", action="store_true", help="a PostgreSQL of its own (initdb, temporary)"
+    )
+    parser.add_argument("--drain-timeout", type=float, default=600.0)
+    parser.add_argument("--seed", type=int, default=1, help="where in the render kills land")
+    parser.add_argument("-v", "--verbose", action="store_true", help="a line per kill")
+
+
+def parse_run_arguments(parser: argparse.ArgumentParser) -> argparse.Namespace:
+    """Parse, stop cleanly on SIGTERM, and exit with the reason when ``--own-postgres`` cannot
+    be honoured here."""
+    from tests.support.pg_instance import missing_reason
+
+    args = parser.parse_args()
+    exit_on_sigterm()
+    if args.own_postgres and (reason := missing_reason()) is not None:
+        sys.exit(f"cannot run: {reason}")
+    return args
 
 
 @contextmanager

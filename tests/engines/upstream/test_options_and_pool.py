@@ -68,7 +68,12 @@ def test_private_upstreams_need_the_operator_to_allow_their_network() -> None:
         allowed.check_url("http://lo:8000", "upstream")
 
 
+POOL_ONLY_PROBES = "the pool only probes an upstream (check); jobs are sent by the run, not here"
+
+
 class FakeClient:
+    """An upstream as the pool sees it: a name and a probe that can be made to fail."""
+
     def __init__(self, name: str, fail_checks: int = 0) -> None:
         self.name = name
         self.fail_checks = fail_checks
@@ -80,16 +85,16 @@ class FakeClient:
             raise UpstreamUnavailable("down")
 
     def create(self, submission: Submission) -> RemoteJob:
-        raise NotImplementedError
+        raise AssertionError(POOL_ONLY_PROBES)
 
     def get(self, remote_id: str) -> RemoteJob:
-        raise NotImplementedError
+        raise AssertionError(POOL_ONLY_PROBES)
 
     def download(self, job: RemoteJob, dest: Path, max_bytes: int) -> None:
-        raise NotImplementedError
+        raise AssertionError(POOL_ONLY_PROBES)
 
     def cancel(self, remote_id: str) -> None:
-        raise NotImplementedError
+        raise AssertionError(POOL_ONLY_PROBES)
 
     def close(self) -> None:
         pass

@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 from PIL import Image
 
-from reelforge.domain.errors import JobCancelled
+from reelforge.domain.errors import JobCancelled, LeaseLost
 from reelforge.engines.base import EngineRequest, Frame, StatefulControl
 from reelforge.engines.upstream.metrics import UpstreamMetrics
 from reelforge.engines.upstream.options import UpstreamOptions
@@ -151,12 +151,18 @@ class UpstreamRun:
                 raise
             self.slot, self.remote_id = slot, remote.id
             submissions = int(self.state["submissions"]) + 1
-            self.note(
-                f"submitted to {slot.name} as {remote.id}",
-                upstream=slot.name,
-                remote_id=remote.id,
-                submissions=submissions,
-            )
+            try:
+                self.note(
+                    f"submitted to {slot.name} as {remote.id}",
+                    upstream=slot.name,
+                    remote_id=remote.id,
+                    submissions=submissions,
+                )
+            except LeaseLost:
+                # The job is another attempt's now, and that attempt cannot know this remote
+                # id: stop it rather than leave an orphan rendering upstream.
+                self._cancel_remote()
+                raise
             return
 
     def _submission(self) -> Submission:
