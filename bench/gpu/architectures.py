@@ -1,22 +1,36 @@
-"""Full-size LTX-2 and Wan2.2-TI2V-5B pipelines with random weights, built in code on a device.
+"""Random-weight pipelines of the released architectures, built in code on a device.
 
-Speed does not depend on weight values, so a pipeline of the real architecture built directly on
-the GPU in bfloat16 times like the released model, with no download. The configurations below are
-transcribed from the released checkpoints' ``config.json`` files (Lightricks/LTX-2 and
-Wan-AI/Wan2.2-TI2V-5B-Diffusers); where diffusers' constructor defaults already equal the released
-configuration (LTX-2's VAEs, vocoder, connectors, latent upsampler) the defaults are used.
-Tokenizers are the tiny offline ones: prompts are padded to the same ``max_sequence_length``, so
-text-encoder cost is unchanged.
+Speed and memory do not depend on weight values, so a pipeline of the real architecture built
+directly on the GPU in bfloat16 times (and fills memory) like the released model, with no
+download. Every shape comes from ``reelforge/engines/diffusion/configs/published.json``: the
+released checkpoints' ``config.json`` values for LTX-2.3 (transformer, connectors, video and
+audio VAEs, the LTX2VocoderWithBWE vocoder, latent upsampler), Gemma-3-12B, Wan2.2-TI2V-5B and
+UMT5-XXL; the same file the engine's memory plan reads, so the plan and the measurement describe
+one architecture.
+
+Components a checkpoint shares with another (published.json's ``weights`` names: the Gemma text
+encoder, the VAEs and the vocoder of the two LTX-2.3 checkpoints) are built once and shared, as
+the engine shares them. ``tiny=True`` builds the tiny offline pipelines of the same classes
+instead (reelforge.engines.diffusion.tiny) and shares their modules by the same names, so the
+CPU smoke run goes through the same assembly.
+
+Tokenizers are the tiny offline ones: prompts are padded to the same ``max_sequence_length``,
+so the text encoder's cost is unchanged.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 import torch
 
+from reelforge.engines.diffusion.plan import PUBLISHED_CONFIGS
+from reelforge.engines.diffusion.presets import PRESETS, Preset
 from reelforge.engines.diffusion.tiny import (
     build_tiny_pipeline,
     import_any,
@@ -24,85 +38,30 @@ from reelforge.engines.diffusion.tiny import (
     tiny_t5_tokenizer,
 )
 
-LTX2_TRANSFORMER: dict[str, Any] = {
-    "in_channels": 128,
-    "out_channels": 128,
-    "patch_size": 1,
-    "patch_size_t": 1,
-    "num_attention_heads": 32,
-    "attention_head_dim": 128,
-    "cross_attention_dim": 4096,
-    "audio_in_channels": 128,
-    "audio_out_channels": 128,
-    "audio_num_attention_heads": 32,
-    "audio_attention_head_dim": 64,
-    "audio_cross_attention_dim": 2048,
-    "num_layers": 48,
-    "caption_channels": 3840,
-    "qk_norm": "rms_norm_across_heads",
-    "rope_type": "split",
-    "rope_double_precision": True,
+TINY_UPSAMPLER: dict[str, Any] = {
+    "in_channels": 4,
+    "mid_channels": 32,
+    "num_blocks_per_stage": 1,
+    "dims": 3,
+    "spatial_upsample": True,
+    "temporal_upsample": False,
 }
-GEMMA3_12B_TEXT: dict[str, Any] = {
-    "hidden_size": 3840,
-    "intermediate_size": 15360,
-    "num_hidden_layers": 48,
-    "num_attention_heads": 16,
-    "num_key_value_heads": 8,
-    "head_dim": 256,
-    "vocab_size": 262208,
-    "max_position_embeddings": 131072,
-    "sliding_window": 1024,
-}
-SIGLIP_SO400M: dict[str, Any] = {
-    "hidden_size": 1152,
-    "intermediate_size": 4304,
-    "num_hidden_layers": 27,
-    "num_attention_heads": 16,
-    "image_size": 896,
-    "patch_size": 14,
-}
-WAN22_5B_TRANSFORMER: dict[str, Any] = {
-    "patch_size": (1, 2, 2),
-    "num_attention_heads": 24,
-    "attention_head_dim": 128,
-    "in_channels": 48,
-    "out_channels": 48,
-    "text_dim": 4096,
-    "freq_dim": 256,
-    "ffn_dim": 14336,
-    "num_layers": 30,
-    "cross_attn_norm": True,
-    "qk_norm": "rms_norm_across_heads",
-    "eps": 1e-6,
-    "rope_max_seq_len": 1024,
-}
-WAN22_VAE: dict[str, Any] = {
-    "base_dim": 160,
-    "decoder_base_dim": 256,
-    "z_dim": 48,
-    "dim_mult": [1, 2, 4, 4],
-    "num_res_blocks": 2,
-    "is_residual": True,
-    "in_channels": 12,
-    "out_channels": 12,
-    "patch_size": 2,
-    "scale_factor_spatial": 16,
-    "scale_factor_temporal": 4,
-    "temperal_downsample": [False, True, True],
-    "latents_mean": [0.0] * 48,
-    "latents_std": [1.0] * 48,
-}
-UMT5_XXL: dict[str, Any] = {
-    "d_model": 4096,
-    "d_kv": 64,
-    "d_ff": 10240,
-    "num_layers": 24,
-    "num_heads": 64,
-    "vocab_size": 256384,
-    "relative_attention_num_buckets": 32,
-    "feed_forward_proj": "gated-gelu",
-}
+_FAMILY_PIPELINE = {"ltx2": "LTX2Pipeline", "wan": "WanPipeline"}
+
+
+@cache
+def published() -> dict[str, Any]:
+    """The released architectures and which checkpoint holds which (published.json)."""
+    data: dict[str, Any] = json.loads(PUBLISHED_CONFIGS.read_text(encoding="utf-8"))
+    return data
+
+
+def checkpoint_components(hub_id: str) -> dict[str, dict[str, str]]:
+    """Component name -> {"architecture", "weights"} for a released checkpoint."""
+    checkpoints: dict[str, dict[str, dict[str, str]]] = published()["checkpoints"]
+    if hub_id not in checkpoints:
+        raise KeyError(f"{hub_id} is not in published.json; known: {', '.join(checkpoints)}")
+    return checkpoints[hub_id]
 
 
 @contextlib.contextmanager
@@ -117,72 +76,110 @@ def building_on(device: torch.device, dtype: torch.dtype) -> Iterator[None]:
         torch.set_default_dtype(previous)
 
 
-def build_pipeline(family: str, device: torch.device, dtype: torch.dtype, tiny: bool) -> Any:
-    """(text-to-video pipeline, latent upsampler pipeline or None) for ``family``."""
-    if tiny:
-        pipeline = build_tiny_pipeline(family).to(device)
-        upsampler = _tiny_upsampler(pipeline) if family == "ltx2" else None
+def build_architecture(name: str) -> Any:
+    """One module of a published architecture, on the current default device and dtype."""
+    entry = published()["architectures"][name]
+    config = dict(entry["config"])
+    if entry["library"] == "transformers":
+        transformers = import_any("transformers")
+        model_class = getattr(transformers, entry["class"])
+        config.pop("model_type", None)
+        return model_class(model_class.config_class(**config)).eval()
+    model_class = _diffusers_class(entry["class"])
+    return model_class.from_config(config)
+
+
+def _diffusers_class(name: str) -> Any:
+    for module in ("diffusers", "diffusers.pipelines.ltx2"):
+        found = getattr(import_any(module), name, None)
+        if found is not None:
+            return found
+    raise AttributeError(f"diffusers has no {name}; install diffusers >= 0.42")
+
+
+@dataclass
+class Builder:
+    """Builds checkpoints' pipelines, sharing modules whose published ``weights`` match."""
+
+    device: torch.device
+    dtype: torch.dtype
+    tiny: bool = False
+    shared: dict[str, Any] = field(default_factory=dict)
+    built: list[str] = field(default_factory=list)
+    """Weights names built (each once), in order: what the device holds."""
+
+    def pipeline(self, preset: Preset) -> tuple[Any, Any]:
+        """(text-to-video pipeline, latent upsampler pipeline or None) for ``preset``."""
+        tiny_modules = self._tiny_modules(preset)
+        pipeline = self._assemble(preset, self._modules(preset.hub_id, tiny_modules))
+        upsampler = None
+        if preset.upsampler_hub_id is not None:
+            upsampler = self._upsampler(preset.upsampler_hub_id, pipeline, tiny_modules)
         return pipeline, upsampler
-    # Schedulers keep float32 sigmas on the host: build them outside the bf16 device context.
-    diffusers = import_any("diffusers")
-    if family == "ltx2":
-        scheduler = diffusers.FlowMatchEulerDiscreteScheduler()
-        with building_on(device, dtype):
-            return _full_ltx2(scheduler)
-    scheduler = diffusers.UniPCMultistepScheduler(
-        prediction_type="flow_prediction", use_flow_sigmas=True, flow_shift=5.0
-    )
-    with building_on(device, dtype):
-        return _full_wan(scheduler), None
+
+    def _modules(self, hub_id: str, tiny_modules: dict[str, Any]) -> dict[str, Any]:
+        modules = {}
+        for name, component in checkpoint_components(hub_id).items():
+            weights = component["weights"]
+            if weights not in self.shared:
+                self.shared[weights] = self._build(component["architecture"], name, tiny_modules)
+                self.built.append(weights)
+            modules[name] = self.shared[weights]
+        return modules
+
+    def _build(self, architecture: str, name: str, tiny_modules: dict[str, Any]) -> Any:
+        if self.tiny:
+            return tiny_modules[name].to(self.device)
+        with building_on(self.device, self.dtype):
+            return build_architecture(architecture)
+
+    def _tiny_modules(self, preset: Preset) -> dict[str, Any]:
+        if not self.tiny:
+            return {}
+        pipeline = build_tiny_pipeline(preset.family)
+        modules = dict(pipeline.components)
+        if preset.upsampler_hub_id is not None:
+            ltx2 = import_any("diffusers.pipelines.ltx2")
+            modules["latent_upsampler"] = ltx2.LTX2LatentUpsamplerModel(**TINY_UPSAMPLER)
+        return modules
+
+    def _assemble(self, preset: Preset, modules: dict[str, Any]) -> Any:
+        diffusers = import_any("diffusers")
+        pipeline_class = getattr(diffusers, _FAMILY_PIPELINE[preset.family])
+        # Schedulers keep float32 sigmas on the host: built outside any device context.
+        if preset.family == "ltx2":
+            extra = {
+                "scheduler": diffusers.FlowMatchEulerDiscreteScheduler(),
+                "tokenizer": tiny_gemma_tokenizer(),
+            }
+        else:
+            extra = {
+                "scheduler": diffusers.UniPCMultistepScheduler(
+                    prediction_type="flow_prediction", use_flow_sigmas=True, flow_shift=5.0
+                ),
+                "tokenizer": tiny_t5_tokenizer(),
+                "expand_timesteps": True,
+            }
+        return pipeline_class(**modules, **extra)
+
+    def _upsampler(self, hub_id: str, pipeline: Any, tiny_modules: dict[str, Any]) -> Any:
+        ltx2 = import_any("diffusers.pipelines.ltx2")
+        (model,) = self._modules(hub_id, tiny_modules).values()
+        return ltx2.LTX2LatentUpsamplePipeline(vae=pipeline.vae, latent_upsampler=model)
 
 
-def _tiny_upsampler(pipeline: Any) -> Any:
-    ltx2 = import_any("diffusers.pipelines.ltx2")
-    model = ltx2.LTX2LatentUpsamplerModel(
-        in_channels=4,
-        mid_channels=32,
-        num_blocks_per_stage=1,
-        dims=3,
-        spatial_upsample=True,
-        temporal_upsample=False,
-    )
-    return ltx2.LTX2LatentUpsamplePipeline(vae=pipeline.vae, latent_upsampler=model)
+def build_pipeline(preset: str, device: torch.device, dtype: torch.dtype, tiny: bool) -> Any:
+    """(text-to-video pipeline, upsampler pipeline or None): a fresh, unshared build."""
+    return Builder(device, dtype, tiny).pipeline(PRESETS[preset])
 
 
-def _full_ltx2(scheduler: Any) -> tuple[Any, Any]:
-    diffusers = import_any("diffusers")
-    transformers = import_any("transformers")
-    ltx2 = import_any("diffusers.pipelines.ltx2")
-    config = transformers.Gemma3Config(
-        text_config=GEMMA3_12B_TEXT, vision_config=SIGLIP_SO400M, mm_tokens_per_image=256
-    )
-    text_encoder = transformers.Gemma3ForConditionalGeneration(config).eval()
-    vae = diffusers.AutoencoderKLLTX2Video()
-    pipeline = diffusers.LTX2Pipeline(
-        scheduler=scheduler,
-        vae=vae,
-        audio_vae=diffusers.AutoencoderKLLTX2Audio(),
-        text_encoder=text_encoder,
-        tokenizer=tiny_gemma_tokenizer(),
-        connectors=ltx2.LTX2TextConnectors(rope_type="split"),
-        transformer=diffusers.LTX2VideoTransformer3DModel(**LTX2_TRANSFORMER),
-        vocoder=ltx2.LTX2Vocoder(),
-    )
-    upsampler = ltx2.LTX2LatentUpsamplePipeline(
-        vae=vae, latent_upsampler=ltx2.LTX2LatentUpsamplerModel()
-    )
-    return pipeline, upsampler
-
-
-def _full_wan(scheduler: Any) -> Any:
-    diffusers = import_any("diffusers")
-    transformers = import_any("transformers")
-    text_encoder = transformers.UMT5EncoderModel(transformers.UMT5Config(**UMT5_XXL)).eval()
-    return diffusers.WanPipeline(
-        tokenizer=tiny_t5_tokenizer(),
-        text_encoder=text_encoder,
-        vae=diffusers.AutoencoderKLWan(**WAN22_VAE),
-        scheduler=scheduler,
-        transformer=diffusers.WanTransformer3DModel(**WAN22_5B_TRANSFORMER),
-        expand_timesteps=True,
-    )
+def parameter_counts(pipeline: Any, upsampler: Any) -> dict[str, int]:
+    """Parameters per module (works on the meta device: no memory is touched)."""
+    modules = dict(pipeline.components)
+    if upsampler is not None:
+        modules["latent_upsampler"] = upsampler.latent_upsampler
+    return {
+        name: sum(parameter.numel() for parameter in module.parameters())
+        for name, module in modules.items()
+        if isinstance(module, torch.nn.Module)
+    }

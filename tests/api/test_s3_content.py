@@ -185,3 +185,44 @@ def test_store_outage_answers_503(tmp_path: Path) -> None:
             assert down.status_code == 503, down.text
             assert down.headers["retry-after"] == "5"
             assert "media store is unavailable" in down.json()["error"]["message"]
+
+
+def test_streamed_media_answers_head_and_revalidation(
+    stream_app: tuple[InProcessApp, S3Bucket],
+) -> None:
+    app, _ = stream_app
+    with app.client() as http:
+        content = f"/v1/videos/{_completed_video(http)['id']}/content"
+        whole = http.get(content)
+        head = http.head(content)
+        etag = whole.headers["etag"]
+        again = http.get(content, headers={"If-None-Match": etag})
+        resumed = http.get(content, headers={"Range": "bytes=0-9", "If-Range": etag})
+        changed = http.get(content, headers={"Range": "bytes=0-9", "If-Range": '"older"'})
+    per_answer = {"date", "x-request-id"}
+    assert head.status_code == 200 and head.content == b""
+    assert {k: v for k, v in head.headers.items() if k not in per_answer} == {
+        k: v for k, v in whole.headers.items() if k not in per_answer
+    }
+    assert whole.headers["cache-control"].startswith("private, max-age=")
+    assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == etag
+    assert resumed.status_code == 206 and resumed.content == whole.content[:10]
+    assert changed.status_code == 200 and changed.content == whole.content
+
+
+def test_head_redirects_to_a_url_presigned_for_head(
+    redirect_app: tuple[InProcessApp, S3Bucket],
+) -> None:
+    """A presigned URL is signed for one method (S3 refuses a HEAD on a GET's URL; the test
+    server does not check), so a HEAD is sent to a URL presigned for HEAD, which answers with
+    the file's size and type."""
+    app, _ = redirect_app
+    with app.client() as http:
+        video = _completed_video(http)
+        stored = _stored_video(app, _job_id(video["id"]))
+        hop = http.head(f"/v1/videos/{video['id']}/content")
+    assert hop.status_code == 307 and hop.headers["cache-control"] == "no-store"
+    probed = httpx.head(hop.headers["location"])
+    assert probed.status_code == 200, probed.text
+    assert probed.headers["content-length"] == str(len(stored))
+    assert probed.headers["content-type"] == "video/mp4"

@@ -96,3 +96,20 @@ def test_curl_example_then_poll_then_download(
     assert (media.width, media.height) == (1280, 720)
     assert media.duration == pytest.approx(8.0, abs=0.1)
     assert media.moov_before_mdat
+    # Download tools probe first: HEAD through the real server, the file's headers, no body.
+    probed = head(curl, videos[0])
+    assert probed["status"] == "200" and probed["content-type"] == "video/mp4"
+    assert probed["content-length"] == str(target.stat().st_size) and probed["etag"]
+    refused = head(curl, videos[0].replace("signature=", "signature=x"))
+    assert refused["status"] == "403" and int(refused["content-length"]) > 0
+
+
+def head(curl: str, url: str) -> dict[str, str]:
+    """The status and headers ``curl --head`` received (lower-case names)."""
+    done = subprocess.run(
+        [curl, "--silent", "--head", url], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    status_line, *lines = done.stdout.strip().splitlines()
+    headers = dict(line.split(": ", 1) for line in lines if ": " in line)
+    return {"status": status_line.split()[1], **{k.lower(): v for k, v in headers.items()}}

@@ -19,19 +19,27 @@ from fastapi.openapi.utils import get_openapi
 
 from reelforge import __version__
 from reelforge.api import (
+    admin_routes,
+    docs_routes,
     event_routes,
     health,
     openai_routes,
+    prompt_routes,
     seed_routes,
+    studio_routes,
     usage_routes,
     webhook_routes,
 )
 from reelforge.api.bootstrap import ensure_first_key
 from reelforge.api.context import ApiContext
+from reelforge.api.cors import install_cors
 from reelforge.api.errors import install_error_handlers
 from reelforge.api.limits import MAX_BODY_BYTES, ContentLengthLimit
+from reelforge.api.observability import RequestContext
 from reelforge.api.openapi_bodies import add_body_schemas, validation_is_400
+from reelforge.api.tracing import install_tracing
 from reelforge.core.config import Settings
+from reelforge.core.logs import install_record_context
 from reelforge.core.runtime import Runtime
 from reelforge.net.fetch import ImageFetcher
 from reelforge.notify.dispatcher import WebhookDispatcher
@@ -63,10 +71,16 @@ def create_app(
         title="ReelForge",
         version=__version__,
         description=DESCRIPTION,
+        openapi_tags=docs_routes.TAGS,
+        docs_url=None,  # docs_routes serves both pages with local assets (offline)
+        redoc_url=None,
         lifespan=_lifespan(settings, runtime, image_fetcher, bootstrap_key),
     )
     install_error_handlers(app)
     app.add_middleware(ContentLengthLimit, max_bytes=MAX_BODY_BYTES)
+    install_cors(app, settings.cors_origins)  # outermost: errors carry CORS headers too
+    # Outside CORS: every response, preflights included, carries X-Request-Id and is timed.
+    app.add_middleware(RequestContext)
     # Event streams first: their paths extend the surfaces' /{id} paths.
     app.include_router(event_routes.openai_router)
     app.include_router(event_routes.seed_router)
@@ -75,7 +89,13 @@ def create_app(
     app.include_router(webhook_routes.router)
     app.include_router(usage_routes.router)
     app.include_router(health.router)
+    app.include_router(admin_routes.router)
+    app.include_router(prompt_routes.router)
+    docs_routes.install_docs(app)
+    studio_routes.install_studio(app)  # the web studio at /
     _precise_openapi(app)
+    install_tracing(app, settings)
+    install_record_context()  # log records carry the request id (and a job's id)
     return app
 
 
@@ -107,6 +127,7 @@ def _lifespan(
         if settings.embedded_workers:
             workers = context.worker = _embedded_workers(live)
             context.metrics.track_reclaimed(lambda: workers.tmp_reclaimed_bytes)
+            context.metrics.include(workers.metrics.registry)
             workers.start()
         app.state.context = context
         try:
@@ -142,6 +163,7 @@ def _precise_openapi(app: FastAPI) -> None:
                 version=app.version,
                 description=app.description,
                 routes=app.routes,
+                tags=app.openapi_tags,
             )
             app.openapi_schema = validation_is_400(add_body_schemas(schema))
         return app.openapi_schema

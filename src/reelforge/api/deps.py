@@ -52,6 +52,7 @@ IdempotencyHeader = Annotated[
         pattern=r"^[\x21-\x7e]+$",
         description="Any unique string (a UUID). A retry with the same key and body gets the "
         "first response back instead of a second video; kept 24 h, scoped to your API key.",
+        examples=["5f0c6a1e-3b7d-4c2a-9e8f-1a2b3c4d5e6f"],
     ),
 ]
 RetryCountHeader = Annotated[

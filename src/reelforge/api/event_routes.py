@@ -22,12 +22,14 @@ from fastapi.concurrency import run_in_threadpool
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from reelforge.api.deps import ContextDep, CurrentKey
+from reelforge.api.docs_routes import EVENTS_TAG
 from reelforge.api.errors import documented, not_found
 from reelforge.api.event_stream import EventStreamSession, Render
 from reelforge.api.mapping import job_id_from_task_id, job_id_from_video_id, to_task, to_video
+from reelforge.api.openai_routes import VideoId
 from reelforge.api.schemas.openai import OpenAIError
 from reelforge.api.schemas.seed import GatewayError
-from reelforge.api.seed_routes import GENERATION, PRO_GENERATION
+from reelforge.api.seed_routes import GENERATION, PRO_GENERATION, TaskId
 from reelforge.domain.errors import JobNotFound
 from reelforge.domain.events import percent
 from reelforge.domain.jobs import Job, Status
@@ -45,6 +47,9 @@ Each event's `event:` is `queued` (again whenever the queue position moves), `st
 may repeat across a resume; `data` is always the state they describe). A `Last-Event-ID` that
 is not a number is ignored (the stream starts from the current state). Comment lines (`:`) are
 keep-alives, sent every 15 s."""
+_STREAM_DOC = """Instead of polling `{poll}`: one connection that sends every change of the
+job (queue position, start, progress at least once a second, then the end) and closes after
+its terminal event. Works with any EventSource client; the first event is the current state."""
 _OPENAI_WHAT = "the same Video object as `GET /v1/videos/{video_id}` returns"
 _SEED_WHAT = (
     "the same object as `GET .../generation/{task_id}` returns (`task_info`, and `videos` once "
@@ -58,10 +63,27 @@ _EVENT_SCHEMA: dict[str, Any] = {
         "event": {
             "type": "string",
             "enum": ["queued", "started", "progress", "completed", "failed", "cancelled"],
+            "description": "What happened: the job's state it moved to, or `progress`.",
+            "examples": ["progress"],
         },
-        "data": {"type": "string", "contentMediaType": "application/json"},
-        "id": {"type": "string", "pattern": "^[0-9]+$"},
-        "retry": {"type": "integer", "minimum": 0},
+        "data": {
+            "type": "string",
+            "contentMediaType": "application/json",
+            "description": "The job's state after the event, as JSON (see the response).",
+            "examples": ['{"status":"in_progress","progress":40}'],
+        },
+        "id": {
+            "type": "string",
+            "pattern": "^[0-9]+$",
+            "description": "The event's sequence number: send it as `Last-Event-ID` to resume.",
+            "examples": ["17"],
+        },
+        "retry": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Milliseconds an EventSource waits before reconnecting.",
+            "examples": [3000],
+        },
     },
 }
 LastEventId = Annotated[
@@ -70,6 +92,7 @@ LastEventId = Annotated[
         alias="Last-Event-ID",
         description="Resume after this event `id` (sent automatically by EventSource clients "
         "on reconnect).",
+        examples=["17"],
     ),
 ]
 
@@ -88,18 +111,19 @@ def _stream_responses(what: str, error_model: type[Any]) -> dict[int | str, Any]
     return {**ok, **documented(error_model, errors)}
 
 
-openai_router = APIRouter(prefix="/v1/videos", tags=["OpenAI videos API"])
-seed_router = APIRouter(tags=["Seed task API"])
+openai_router = APIRouter(prefix="/v1/videos", tags=[EVENTS_TAG])
+seed_router = APIRouter(tags=[EVENTS_TAG])
 
 
 @openai_router.get(
     "/{video_id}/events",
     response_class=EventSourceResponse,
     responses=_stream_responses(_OPENAI_WHAT, OpenAIError),
-    summary="Stream a video's status as Server-Sent Events",
+    summary="OpenAI videos API: stream a video's status as Server-Sent Events",
+    description=_STREAM_DOC.format(poll="GET /v1/videos/{video_id}"),
 )
 async def video_events(
-    video_id: str,
+    video_id: VideoId,
     key: CurrentKey,
     context: ContextDep,
     last_event_id: LastEventId = None,
@@ -118,16 +142,18 @@ async def video_events(
     PRO_GENERATION + "/{task_id}/events",
     response_class=EventSourceResponse,
     responses=_stream_responses(_SEED_WHAT, GatewayError),
-    summary="Stream a sora-2-pro task's status as Server-Sent Events",
+    summary="Seed task API: stream a sora-2-pro task's status as Server-Sent Events",
+    description=_STREAM_DOC.format(poll="GET .../sora-2-pro/generation/{task_id}"),
 )
 @seed_router.get(
     GENERATION + "/{task_id}/events",
     response_class=EventSourceResponse,
     responses=_stream_responses(_SEED_WHAT, GatewayError),
-    summary="Stream a task's status as Server-Sent Events",
+    summary="Seed task API: stream a task's status as Server-Sent Events",
+    description=_STREAM_DOC.format(poll="GET .../generation/{task_id}"),
 )
 async def task_events(
-    task_id: str,
+    task_id: TaskId,
     key: CurrentKey,
     context: ContextDep,
     request: Request,

@@ -9,6 +9,7 @@ runs on the event loop as the body arrives, a chunk at a time; Starlette spools 
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,11 +95,25 @@ async def _form_fields(request: Request) -> tuple[dict[str, Any], bytes | None]:
             upload = await _read_upload(value)
         elif name in _REFERENCE_FIELDS:
             reference[_REFERENCE_FIELDS[name]] = value
+        elif name == "seed":
+            raw[name] = _form_integer(value)
         elif name in _FORM_FIELDS:
             raw[name] = value
     if reference:
         raw["input_reference"] = reference
     return raw, upload
+
+
+_FORM_INTEGER = re.compile(r"[0-9]{1,20}(\.0+)?")
+
+
+def _form_integer(value: UploadFile | str) -> UploadFile | str | int:
+    """A form field is text: digits (with an optional ``.0``, as clients write a JSON integer
+    held in a float) become the number the schema declares; anything else is left for
+    validation to refuse with its usual message."""
+    if isinstance(value, str) and _FORM_INTEGER.fullmatch(value):
+        return int(value.split(".")[0])
+    return value
 
 
 async def _read_upload(value: UploadFile | str) -> bytes:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from reelforge.api.content import serve_blob
+from reelforge.api.content import cache_seconds, serve_blob
 from reelforge.api.deps import (
     AdmissionDep,
     ContextDep,
@@ -17,10 +17,11 @@ from reelforge.api.deps import (
     RetryCountHeader,
     idempotency_scope,
 )
+from reelforge.api.docs_routes import OPENAI_TAG
 from reelforge.api.errors import ApiError, documented, not_found
 from reelforge.api.mapping import job_id_from_video_id, to_video
 from reelforge.api.openai_body import read_create_body
-from reelforge.api.openapi_bodies import CREATE_VIDEO_BODY
+from reelforge.api.openapi_bodies import CREATE_VIDEO_BODY, headers_only
 from reelforge.api.replies import Render, render_once, stored_response
 from reelforge.api.schemas.openai import (
     VIDEO_ID_PATTERN,
@@ -60,14 +61,29 @@ _LIMITS = documented(
         "`x-reelforge-limit` which limit",
     },
 )
-VideoId = Annotated[str, Path(max_length=64, description="`video_` + 32 hex digits")]
+VideoId = Annotated[
+    str,
+    Path(
+        max_length=64,
+        description="The video's id: `video_` + 32 hex digits, as create returned it.",
+        examples=["video_3f2b9c4e8d7a41b6a5c0e9f1d2b3a4c5"],
+    ),
+]
+Variant = Annotated[
+    Literal["video", "thumbnail", "spritesheet"],
+    Query(
+        description="Which file: `video` (MP4, H.264 + AAC), `thumbnail` (WebP, the first "
+        "frame) or `spritesheet` (JPEG, a grid of frames for hover previews).",
+        examples=["video"],
+    ),
+]
 _VARIANTS = {
     "video": ("video/mp4", "video.mp4"),
     "thumbnail": ("image/webp", "thumbnail.webp"),
     "spritesheet": ("image/jpeg", "spritesheet.jpg"),
 }
 
-router = APIRouter(prefix="/v1/videos", tags=["OpenAI videos API"], responses=_COMMON)
+router = APIRouter(prefix="/v1/videos", tags=[OPENAI_TAG], responses=_COMMON)
 
 
 @router.post(
@@ -89,6 +105,13 @@ async def create_video(
     idempotency_key: IdempotencyHeader = None,
     retry_count: RetryCountHeader = None,
 ) -> Response:
+    """Queues a video and answers with it, `queued`, as OpenAI's `videos.create` does. Send JSON,
+    or multipart/form-data with the first frame as a file in `input_reference` (JPEG, PNG or
+    WebP of exactly `size`). The prompt and first frame pass the content policy first (a
+    refusal is a 400 with code `moderation_blocked`). Poll `GET /v1/videos/{video_id}` (the
+    `openai-poll-after-ms` header says how often) or stream its events; download with `GET
+    /v1/videos/{video_id}/content` once `completed`. Send `Idempotency-Key` to make retries
+    safe."""
     body = await read_create_body(request)
     video_request = VideoRequest(
         prompt=body.fields.prompt,
@@ -96,6 +119,7 @@ async def create_video(
         size=body.fields.size,
         seconds=body.fields.seconds,
         first_frame=body.first_frame,
+        seed=body.fields.seed,
         webhook_url=body.fields.webhook_url,
         surface="openai",
     )
@@ -116,10 +140,28 @@ async def create_video(
 def list_videos(
     key: CurrentKey,
     context: ContextDep,
-    limit: Annotated[int, Query(ge=0, le=100)] = 20,
-    order: Annotated[Literal["asc", "desc"], Query()] = "desc",
-    after: Annotated[str | None, Query(max_length=64, pattern=VIDEO_ID_PATTERN)] = None,
+    limit: Annotated[
+        int, Query(ge=0, le=100, description="Videos per page (0-100).", examples=[20])
+    ] = 20,
+    order: Annotated[
+        Literal["asc", "desc"],
+        Query(
+            description="By creation time: `desc` newest first, `asc` oldest first.",
+            examples=["desc"],
+        ),
+    ] = "desc",
+    after: Annotated[
+        str | None,
+        Query(
+            max_length=64,
+            pattern=VIDEO_ID_PATTERN,
+            description="A video id: the page starts after it (the previous page's `last_id`).",
+            examples=["video_3f2b9c4e8d7a41b6a5c0e9f1d2b3a4c5"],
+        ),
+    ] = None,
 ) -> VideoList:
+    """Your key's videos, newest first by default, as OpenAI's `videos.list` pages them: pass the
+    last id of a page as `after` for the next one while `has_more` is true."""
     anchor = _job_id(after) if after is not None else None
     try:
         jobs = context.runtime.store.list_jobs(key.id, limit=limit + 1, after=anchor, order=order)
@@ -142,6 +184,9 @@ def list_videos(
 
 @router.get("/{video_id}", response_model=Video, summary="Retrieve a video's status")
 def retrieve_video(video_id: VideoId, key: CurrentKey, context: ContextDep) -> Response:
+    """The video's status and progress, with ReelForge's queue position, estimated start and
+    completion, and phase while it waits or runs. Poll until `completed` or `failed`; the
+    `openai-poll-after-ms` header says how long to wait between polls."""
     job = _find(context, video_id, key.id)
     return Response(
         to_video(job, context.estimator.estimate(job)).model_dump_json(),
@@ -154,6 +199,8 @@ def retrieve_video(video_id: VideoId, key: CurrentKey, context: ContextDep) -> R
     "/{video_id}", response_model=VideoDeleted, summary="Delete a video; stops it if running"
 )
 def delete_video(video_id: VideoId, key: CurrentKey, context: ContextDep) -> VideoDeleted:
+    """Deletes the video and its files. A queued video never runs; a running one stops within one
+    engine step. Its id then answers 404."""
     job_id = _job_id(video_id)
     try:
         # Deleting the row fences the worker out (its next write finds no row) and signals it
@@ -185,33 +232,63 @@ def cancel_video(video_id: VideoId, key: CurrentKey, context: ContextDep) -> Vid
     return to_video(job, context.estimator.estimate(job))
 
 
+_CONTENT_RESPONSES: dict[int | str, Any] = {
+    200: {
+        "content": {t: {} for t, _ in _VARIANTS.values()},
+        "description": "The file, with `ETag` and `Cache-Control: private, max-age=...` (it "
+        "never changes; kept until the video expires, one day at most)",
+    },
+    206: {"content": {t: {} for t, _ in _VARIANTS.values()}, "description": "A byte range"},
+    304: {"description": "Not modified: `If-None-Match` names the current `ETag`"},
+    307: {
+        "description": 'With `blob_downloads = "redirect"`: the file\'s presigned URL in the '
+        "object store, in `Location` (valid for the request's method)"
+    },
+    404: {
+        "model": OpenAIError,
+        "description": "No such video for this API key, or it has no content: not "
+        "completed yet, or failed (`video_not_ready`)",
+    },
+    416: {"description": "Range not satisfiable"},
+}
+_CONTENT_DOC = """Serves the completed video's MP4 (`variant=video`), its WebP thumbnail or its
+JPEG spritesheet. Players seek with `Range` (206 with `Content-Range`; `If-Range` with the
+`ETag` keeps a resumed download from splicing two files). The files never change once the
+video completed: revalidate with `If-None-Match` (304) rather than download again."""
+
+
 @router.get(
     "/{video_id}/content",
     response_class=Response,
-    responses={
-        200: {"content": {t: {} for t, _ in _VARIANTS.values()}, "description": "The file"},
-        206: {"content": {t: {} for t, _ in _VARIANTS.values()}, "description": "A byte range"},
-        404: {
-            "model": OpenAIError,
-            "description": "No such video for this API key, or it has no content: not "
-            "completed yet, or failed (`video_not_ready`)",
-        },
-        416: {"description": "Range not satisfiable"},
-    },
+    responses=_CONTENT_RESPONSES,
     summary="Download the video, thumbnail or spritesheet (Range requests supported)",
+    description=_CONTENT_DOC,
+)
+@router.head(
+    "/{video_id}/content",
+    response_class=Response,
+    responses=headers_only({**_COMMON, **_CONTENT_RESPONSES}),
+    summary="The headers of a download (size, type, ETag), without the file",
+    description="The same status and headers as `GET` (`Content-Length`, `Content-Type`, "
+    "`ETag`, `Accept-Ranges`, `Cache-Control`), no body: for players and download tools that "
+    "probe first. Errors too come without a body.",
 )
 def download_content(
     video_id: VideoId,
     key: CurrentKey,
     context: ContextDep,
-    variant: Annotated[Literal["video", "thumbnail", "spritesheet"], Query()] = "video",
+    request: Request,
+    variant: Variant = "video",
 ) -> Response:
     job = _find(context, video_id, key.id)
     if job.outputs is None:
         raise _no_content(job, video_id)
     blob_key = getattr(job.outputs, variant)
     media_type, filename = _VARIANTS[variant]
-    return serve_blob(context.runtime, blob_key, media_type, filename)
+    max_age = cache_seconds(context.runtime.store.clock(), job.expires_at)
+    return serve_blob(
+        context.runtime, blob_key, media_type, filename, method=request.method, max_age=max_age
+    )
 
 
 @router.post(
@@ -237,6 +314,8 @@ async def remix_video(
     idempotency_key: IdempotencyHeader = None,
     retry_count: RetryCountHeader = None,
 ) -> Response:
+    """Queues a new video from a completed one: the same model, size and length, a new prompt
+    (checked by the content policy). The new video's `remixed_from_video_id` names the source."""
     source = await run_in_threadpool(_find, context, video_id, key.id)
     if source.status is not Status.COMPLETED:
         raise _not_remixable(source)

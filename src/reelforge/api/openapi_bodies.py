@@ -1,4 +1,5 @@
-"""OpenAPI text for the create body, which the route reads itself (JSON or multipart)."""
+"""OpenAPI text the routes cannot declare through their signatures: the create body, which the
+route reads itself (JSON or multipart), and the bodiless answers of ``HEAD``."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ def _multipart_schema() -> dict[str, Any]:
     fields = VideoCreateRequest.model_json_schema(ref_template=_REF)
     properties = {
         name: _without_null(fields["properties"][name])
-        for name in ("prompt", "model", "seconds", "size", "webhook_url")
+        for name in ("prompt", "model", "seconds", "size", "webhook_url", "seed")
     }
     properties["input_reference"] = {
         "type": "string",
@@ -30,6 +31,7 @@ def _multipart_schema() -> dict[str, Any]:
         "maxLength": MAX_IMAGE_FIELD_CHARS,
         "pattern": IMAGE_SOURCE_PATTERN,
         "description": "First frame by http(s) URL or data URL (instead of a file).",
+        "examples": ["https://example.com/frames/harbour-1280x720.png"],
     }
     return {"type": "object", "required": ["prompt"], "properties": properties}
 
@@ -66,6 +68,18 @@ def json_body(model: str) -> dict[str, Any]:
             "content": {"application/json": {"schema": {"$ref": _REF.format(model=model)}}},
         }
     }
+
+
+def headers_only(responses: dict[int | str, Any]) -> dict[int | str, Any]:
+    """``responses`` as a ``HEAD`` route answers them: an error keeps its status and
+    description but declares no body (the server drops a HEAD answer's body); media types of
+    files stay, as the ``Content-Type`` a ``GET`` would send."""
+    bodiless: dict[int | str, Any] = {}
+    for status, entry in responses.items():
+        if "model" in entry:
+            entry = {"description": f"{entry['description']} (status and headers only)"}
+        bodiless[status] = entry
+    return bodiless
 
 
 def validation_is_400(openapi: dict[str, Any]) -> dict[str, Any]:

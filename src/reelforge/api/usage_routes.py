@@ -62,6 +62,9 @@ def get_usage(
     start_date: StartDate = None,
     end_date: EndDate = None,
 ) -> UsageReport:
+    """Per UTC day and model: videos accepted and how they ended, seconds of video delivered
+    and compute seconds spent, from the same ledger the key's budgets are checked against;
+    plus each limit in force and how much of it is used. 30 days up to today by default."""
     today = context.runtime.store.clock().date()
     first, last = report_range(_day(start_date, "start_date"), _day(end_date, "end_date"), today)
     if first > last:

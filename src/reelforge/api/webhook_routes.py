@@ -34,7 +34,14 @@ from reelforge.notify.signing import secret_hint, signed_headers
 from reelforge.store.webhooks import WebhookEndpoint as StoredEndpoint
 
 ENDPOINT_ID_PATTERN = r"^we_[0-9a-f]{32}$"
-EndpointId = Annotated[str, Path(max_length=64, description="`we_...`")]
+EndpointId = Annotated[
+    str,
+    Path(
+        max_length=64,
+        description="The endpoint's id: `we_` + 32 hex digits.",
+        examples=["we_5d41402abc4b2a76b9719d911017c592"],
+    ),
+]
 VALID_EVENTS = ", ".join(event.value for event in EventType)
 _SAMPLE_STATUS = {
     "video.started": "running",
@@ -66,6 +73,11 @@ router = APIRouter(
 async def create_endpoint(
     body: WebhookEndpointCreate, key: CurrentKey, context: ContextDep
 ) -> WebhookEndpointWithSecret:
+    """Registers a URL that receives your key's video events (by default video.completed,
+    video.failed and video.cancelled) as Standard Webhooks: POSTs signed with the endpoint's
+    `signing_secret` (`webhook-id`, `webhook-timestamp`, `webhook-signature`), retried on
+    failure for about three days. The URL must be public, or in a network the operator allows.
+    Keep the secret: it is shown only in this answer and on rotation."""
     events = _event_types(body.event_types)
     url = await _checked_url(context, body.url)
     endpoint = await run_in_threadpool(
@@ -82,9 +94,21 @@ async def create_endpoint(
 def list_endpoints(
     key: CurrentKey,
     context: ContextDep,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    after: Annotated[str | None, Query(max_length=64, pattern=ENDPOINT_ID_PATTERN)] = None,
+    limit: Annotated[
+        int, Query(ge=1, le=100, description="Endpoints per page (1-100).", examples=[20])
+    ] = 20,
+    after: Annotated[
+        str | None,
+        Query(
+            max_length=64,
+            pattern=ENDPOINT_ID_PATTERN,
+            description="An endpoint id: the page starts after it (the previous page's `last_id`).",
+            examples=["we_5d41402abc4b2a76b9719d911017c592"],
+        ),
+    ] = None,
 ) -> WebhookEndpointList:
+    """Your key's webhook endpoints, newest first, with a hint of each secret (never the secret).
+    Pass the last id of a page as `after` for the next one while `has_more` is true."""
     try:
         found = context.runtime.webhooks.list_endpoints(key.id, limit=limit + 1, after=after)
     except WebhookNotFound:
@@ -101,10 +125,16 @@ def list_endpoints(
     )
 
 
-@router.get("/webhook_endpoints/{endpoint_id}", response_model=WebhookEndpoint)
+@router.get(
+    "/webhook_endpoints/{endpoint_id}",
+    response_model=WebhookEndpoint,
+    summary="Retrieve a webhook endpoint",
+)
 def retrieve_endpoint(
     endpoint_id: EndpointId, key: CurrentKey, context: ContextDep
 ) -> WebhookEndpoint:
+    """One of your key's webhook endpoints: its URL, events, and whether deliveries stopped
+    (`disabled_at`) because the receiver answered 410 Gone."""
     return _public(_find(context, key.id, endpoint_id))
 
 
@@ -116,6 +146,8 @@ def retrieve_endpoint(
 async def update_endpoint(
     endpoint_id: EndpointId, body: WebhookEndpointUpdate, key: CurrentKey, context: ContextDep
 ) -> WebhookEndpoint:
+    """Changes only the fields given: a new URL (checked as at create), name or event list. Any
+    update enables an endpoint that was disabled by a 410 Gone."""
     events = _event_types(body.event_types) if body.event_types is not None else None
     url = await _checked_url(context, body.url) if body.url is not None else None
     try:
@@ -137,6 +169,8 @@ async def update_endpoint(
 def delete_endpoint(
     endpoint_id: EndpointId, key: CurrentKey, context: ContextDep
 ) -> WebhookEndpointDeleted:
+    """Deletes the endpoint: nothing more is sent to it, and its pending deliveries are marked
+    failed with the reason 'endpoint deleted'."""
     try:
         context.runtime.webhooks.delete_endpoint(key.id, endpoint_id)
     except WebhookNotFound:
@@ -155,6 +189,9 @@ def rotate_secret(
     context: ContextDep,
     body: RotateSecretRequest | None = None,
 ) -> WebhookEndpointWithSecret:
+    """Issues a new signing secret, shown only in this answer. With
+    `keep_old_secret_active_for_24_hours`, deliveries carry signatures with both secrets for 24
+    hours, so the receiver can switch without refusing any."""
     keep_old = body.keep_old_secret_active_for_24_hours if body is not None else False
     try:
         endpoint = context.runtime.webhooks.rotate_secret(key.id, endpoint_id, keep_old=keep_old)
@@ -171,6 +208,9 @@ def rotate_secret(
 async def test_endpoint(
     endpoint_id: EndpointId, body: WebhookTestRequest, key: CurrentKey, context: ContextDep
 ) -> WebhookEndpointTestResult:
+    """Sends one sample event of the given type, signed like a real delivery, to the endpoint now
+    and reports the status code it answered. A receiver that cannot be reached is a 400 that
+    says why."""
     event_type = _event_types([body.event_type], field="event_type")[0]
     endpoint = await run_in_threadpool(_find, context, key.id, endpoint_id)
     sender = WebhookSender(context.admission.webhook_urls, context.settings.webhook_timeout_seconds)
@@ -196,6 +236,8 @@ async def test_endpoint(
     summary="The secret that signs deliveries to your creates' own `webhook_url`",
 )
 def webhook_secret(key: CurrentKey, context: ContextDep) -> WebhookSecret:
+    """The secret that signs deliveries to the `webhook_url` you give on a create (one per API
+    key, `whsec_...`): verify the `webhook-signature` header with it."""
     return WebhookSecret(signing_secret=context.runtime.webhooks.owner_secret(key.id))
 
 

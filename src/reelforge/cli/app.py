@@ -10,6 +10,7 @@ import typer
 from reelforge import __version__
 from reelforge.cli.common import USAGE_ERROR, print_error
 from reelforge.cli.generate import generate
+from reelforge.cli.jobs import jobs_app
 from reelforge.cli.keys import keys_app
 from reelforge.cli.models import models_app
 from reelforge.cli.serve import serve, worker
@@ -25,6 +26,9 @@ app.command()(generate)
 app.command()(serve)
 app.command()(worker)
 app.add_typer(keys_app, name="keys", help="Create, list and revoke API keys.")
+app.add_typer(
+    jobs_app, name="jobs", help="Videos on a running server: list, show, cancel, download, watch."
+)
 app.add_typer(models_app, name="models", help="List, download and verify diffusers models.")
 app.add_typer(webhooks_app, name="webhooks", help="Webhook endpoints, deliveries and secrets.")
 

@@ -20,6 +20,7 @@ from rich.logging import RichHandler
 from rich.text import Text
 
 from reelforge.core.config import Settings, load_settings
+from reelforge.core.logs import LogFormat, PlainFormatter, formatter_for, install_record_context
 from reelforge.domain.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -47,19 +48,25 @@ def fail(message: str, code: int = USAGE_ERROR) -> NoReturn:
     raise typer.Exit(code)
 
 
-def setup_logging(verbose: bool = False, quiet: Sequence[str] = ()) -> None:
-    """Rich log lines on a terminal; plain, unwrapped, timestamped lines anywhere else (files,
-    journald, container logs), where colours and wrapping only get in the way.
+def setup_logging(
+    verbose: bool = False, quiet: Sequence[str] = (), log_format: LogFormat = "auto"
+) -> None:
+    """``log_format`` "auto": Rich log lines on a terminal; plain, unwrapped, timestamped lines
+    anywhere else (files, journald, container logs), where colours and wrapping only get in the
+    way. "json": one JSON object per line (``reelforge.core.logs``). Records carry the request
+    and job ids of their context.
 
     ``quiet``: loggers whose records below ERROR are left out, because the command reports the
     same event itself (``generate`` prints a refusal as its error line)."""
+    install_record_context()
     handler: logging.Handler
-    if sys.stderr.isatty():
+    rich = log_format == "rich" or (log_format == "auto" and sys.stderr.isatty())
+    if rich:
         handler = RichHandler(console=console, show_path=False, rich_tracebacks=True)
-        handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+        handler.setFormatter(PlainFormatter("%(name)s: %(message)s"))
     else:
         handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(formatter_for(log_format))
     if quiet:
         handler.addFilter(_Quiet(quiet))
     logging.basicConfig(

@@ -21,6 +21,7 @@ from reelforge.cli.common import (
     settings_or_fail,
     setup_logging,
 )
+from reelforge.cli.remote import ApiKeyOption
 from reelforge.domain.errors import EngineLoadError, PolicyRefused, SpecError
 from reelforge.domain.jobs import Job, Status
 from reelforge.domain.limits import MAX_IMAGE_BYTES, MODEL_NAMES, describe_size
@@ -49,8 +50,34 @@ def generate(
     verbose: Annotated[
         bool, typer.Option("-v", "--verbose", help="Debug logs, and the rule behind a refusal.")
     ] = False,
+    server: Annotated[
+        str | None,
+        typer.Option(
+            "--server",
+            envvar="REELFORGE_URL",
+            show_envvar=True,
+            help="Have this running server make it (e.g. http://127.0.0.1:8000) instead of "
+            "this machine.",
+        ),
+    ] = None,
+    api_key: ApiKeyOption = None,
 ) -> None:
-    """Generate one video end to end on this machine and write it to OUTPUT."""
+    """Generate one video end to end on this machine (or on --server) and write it to OUTPUT."""
+    if server:
+        from reelforge.cli.remote_generate import generate_remote
+        from reelforge.client import CreateVideo
+
+        check_output(output)
+        remote = CreateVideo(
+            prompt=prompt,
+            model=model,
+            size=size,
+            seconds=seconds,
+            seed=seed,
+            image=read_image(image) if image is not None else None,
+            image_name=image.name if image is not None else "image",
+        )
+        return generate_remote(remote, output, server, api_key)
     # The services pull in the media and database stacks: imported when a job is made, so that
     # --help and argument errors answer at once.
     from reelforge.services.admission import VideoRequest

@@ -65,6 +65,12 @@ def create(
     models: ModelsOption = None,
     expires: ExpiresOption = None,
     weight: WeightOption = None,
+    admin: Annotated[
+        bool,
+        typer.Option(
+            "--admin", help="The key may also read the operator endpoints (/v1/admin/status)."
+        ),
+    ] = False,
     config: ConfigOption = None,
 ) -> None:
     """Create a key and print its token once (to stdout); only its hash is stored. Limits not
@@ -74,10 +80,11 @@ def create(
     given = _given(locals())
     with _key_store(config) as keys:
         settings = _parsed(given, keys, allow_default=False)
-        new = keys.create(name, settings)
+        new = keys.create(name, settings, admin=admin)
     console.print(
         Text.assemble(
-            "created key ",
+            "created ",
+            "admin key " if admin else "key ",
             (new.key.id, "bold"),
             f" ({name}). The token below is shown only now; store it in a secret manager:",
         )
@@ -137,6 +144,7 @@ def show(
     expiry = f"{key.expires_at:%Y-%m-%d %H:%M} UTC" if key.expires_at else "never"
     table.add_row("expires", expiry, expiry)
     table.add_row("weight", str(key.weight), str(key.weight))
+    table.add_row("admin", _yes(key.admin), _yes(key.admin))
     Console(markup=False).print(table)
 
 
@@ -162,6 +170,10 @@ def _parsed(
         return parse_settings(given, now=keys.clock(), allow_default=allow_default)
     except SettingError as exc:
         fail(str(exc))
+
+
+def _yes(value: bool) -> str:
+    return "yes" if value else "no"
 
 
 def _own(value: float | None) -> str:
@@ -213,6 +225,11 @@ def list_keys(config: ConfigOption = None) -> None:
 
 
 def _status(key: ApiKey, now: datetime) -> str:
+    state = _state(key, now)
+    return f"{state}, admin" if key.admin else state
+
+
+def _state(key: ApiKey, now: datetime) -> str:
     if not key.active:
         return f"revoked {key.revoked_at:%Y-%m-%d %H:%M}"
     if key.expires_at is not None:

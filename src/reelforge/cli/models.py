@@ -1,4 +1,4 @@
-"""``reelforge models list|pull|verify|make-tiny``: the diffusers engine's checkpoints.
+"""``reelforge models list|pull|plan|verify|make-tiny``: the diffusers engine's checkpoints.
 
 Nothing here imports torch or diffusers at import time, so ``reelforge --help`` stays fast and
 works without the gpu extra; each command imports what it needs when it runs.
@@ -7,7 +7,7 @@ works without the gpu extra; each command imports what it needs when it runs.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -18,6 +18,9 @@ from reelforge.core.config import load_settings
 from reelforge.domain.errors import ConfigError, EngineLoadError, ReelForgeError
 from reelforge.engines.diffusion.options import DiffusersOptions, parse_options
 from reelforge.engines.diffusion.presets import PRESETS, Preset, preset_names
+
+if TYPE_CHECKING:
+    from reelforge.engines.diffusion.plan import MemoryPlan
 
 models_app = typer.Typer(
     help="List, download, verify and build the diffusers engine's models.",
@@ -91,7 +94,8 @@ def pull(
         Path | None, typer.Option("--to", help="Directory to download into (default: HF cache).")
     ] = None,
 ) -> None:
-    """Download PRESET's checkpoint from the Hugging Face hub (and its latent upsampler)."""
+    """Download PRESET's checkpoint from the Hugging Face hub (and its latent upsampler), at the
+    revisions the preset pins."""
     preset = _preset(preset_name)
     try:
         from huggingface_hub import snapshot_download
@@ -101,10 +105,14 @@ def pull(
         ) from None
     target = str(to) if to is not None else None
     try:
-        path = snapshot_download(preset.hub_id, local_dir=target)
+        path = snapshot_download(preset.hub_id, revision=preset.revision, local_dir=target)
         if preset.upsampler_hub_id:
+            # Into the same folder: the engine looks for <checkpoint>/latent_upsampler first.
             snapshot_download(
-                preset.upsampler_hub_id, local_dir=target, allow_patterns=["latent_upsampler/*"]
+                preset.upsampler_hub_id,
+                revision=preset.upsampler_revision,
+                local_dir=target,
+                allow_patterns=["latent_upsampler/*"],
             )
     except Exception as exc:  # every hub or network failure gets the same advice
         raise _fail(
@@ -115,6 +123,98 @@ def pull(
     _out().print(f"{preset.name}: {path}")
     if to is not None:
         _out().print(f'set engine_options.model_paths = {{ {preset.name} = "{to}" }}')
+
+
+@models_app.command()
+def plan(
+    preset_names_: Annotated[
+        list[str] | None,
+        typer.Option("--preset", help="Plan these presets (repeatable); default: the configured."),
+    ] = None,
+    device_memory: Annotated[
+        str | None,
+        typer.Option(help="Memory to plan against, e.g. 80GiB; default: this GPU's free memory."),
+    ] = None,
+    share: Annotated[
+        bool, typer.Option("--share/--no-share", help="Count shared components once.")
+    ] = True,
+    config: ConfigOption = None,
+) -> None:
+    """Show the memory the presets need (weights, largest job) and whether it fits; no weights
+    are read and no GPU is needed. Exit code 1 when it does not fit."""
+    from reelforge.engines.diffusion.sizes import parse_size
+
+    options = _options(config)
+    presets = [_preset(name) for name in preset_names_] if preset_names_ else None
+    try:
+        available = parse_size(device_memory) if device_memory else None
+    except ValueError as exc:
+        raise _fail(f"--device-memory: {exc}", 2) from None
+    try:
+        from reelforge.engines.diffusion.loading import require_gpu_extra
+
+        require_gpu_extra()
+        the_plan, where = _plan(options, presets, available, share, device_memory)
+    except EngineLoadError as exc:
+        raise _fail(str(exc)) from None
+    _print_plan(the_plan, where)
+    if not the_plan.fits:
+        raise _fail(the_plan.refusal())
+
+
+def _plan(
+    options: DiffusersOptions,
+    presets: list[Preset] | None,
+    available: int | None,
+    share: bool,
+    label: str | None,
+) -> tuple[MemoryPlan, str]:
+    from reelforge.engines.diffusion.loading import resolve_device
+    from reelforge.engines.diffusion.plan import available_memory, plan_for
+
+    if available is not None:
+        the_plan = plan_for(options, available, presets=presets, share=share, device="the device")
+        return the_plan, f"{label} given"
+    device = resolve_device(options.device)
+    free = available_memory(options, device)
+    where = f"free on {device}" if free is not None else "no GPU here: pass --device-memory"
+    return plan_for(options, free, presets=presets, share=share, device=str(device)), where
+
+
+def _print_plan(the_plan: MemoryPlan, where: str) -> None:
+    from reelforge.engines.diffusion.sizes import gib
+
+    table = Table("component", "used by", "class", "parameters", "dtype", "memory", "config")
+    for component in the_plan.components:
+        table.add_row(
+            component.name,
+            ", ".join(component.presets),
+            component.class_name,
+            f"{component.parameters / 1e9:.2f} B",
+            component.dtype,
+            gib(component.bytes),
+            component.source,
+        )
+    _out().print(table)
+    out = _out()
+    offload = "" if the_plan.cpu_offload == "none" else f" (cpu_offload = {the_plan.cpu_offload})"
+    out.print(f"weights on the device{offload}: {gib(the_plan.weights_bytes)}")
+    for preset in the_plan.presets:
+        out.print(
+            f"largest job for {preset.preset} (12 s at 1280x720, {preset.tokens} video tokens "
+            f"per pass): {gib(preset.activation_bytes)}"
+        )
+    if the_plan.load_bytes > the_plan.weights_bytes + the_plan.activation_bytes:
+        out.print(f"load peak (weights as read, before fp8): {gib(the_plan.load_bytes)}")
+    out.print(f"margin (CUDA workspaces, allocator): {gib(the_plan.margin_bytes)}")
+    available = the_plan.available_bytes
+    have = gib(available) if available is not None else "unknown"
+    verdict = "fits" if the_plan.fits else "does NOT fit"
+    if available is None:
+        verdict = "fit unknown"
+    out.print(f"total: {gib(the_plan.total_bytes)}; available: {have} ({where}): {verdict}")
+    for note in the_plan.notes:
+        out.print(f"note: {note}")
 
 
 @models_app.command()

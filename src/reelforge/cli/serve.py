@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import socket
 import sys
@@ -14,11 +15,16 @@ import typer
 from reelforge.cli.common import (
     ConfigOption,
     background_logging,
-    console,
     fail,
     open_runtime,
     settings_or_fail,
     setup_logging,
+)
+from reelforge.cli.engine_choice import (
+    EngineOption,
+    PresetOption,
+    refuse_unfitting_plan,
+    with_preset,
 )
 from reelforge.domain.errors import ConfigError
 
@@ -26,6 +32,7 @@ if TYPE_CHECKING:
     from reelforge.core.config import Settings
     from reelforge.core.runtime import Runtime
 
+log = logging.getLogger(__name__)
 PortOption = Annotated[int, typer.Option(min=1, max=65535, help="TCP port (1-65535).")]
 
 
@@ -39,12 +46,15 @@ def serve(
             help="Also run workers, in a child process this server supervises.",
         ),
     ] = True,
+    engine: EngineOption = None,
+    preset: PresetOption = None,
     config: ConfigOption = None,
     verbose: Annotated[bool, typer.Option("-v", "--verbose")] = False,
 ) -> None:
     """Serve the HTTP APIs, with embedded workers unless --no-workers."""
-    setup_logging(verbose)
-    settings = settings_or_fail(config, embedded_workers=workers)
+    settings = settings_or_fail(config, embedded_workers=workers, engine=engine)
+    settings = with_preset(settings, preset)
+    setup_logging(verbose, log_format=settings.log_format)
     check_can_listen(host, port)
     from reelforge.services import build_prompt_policy
 
@@ -82,12 +92,16 @@ def check_can_listen(host: str, port: int) -> None:
 
 def worker(
     concurrency: Annotated[int | None, typer.Option(min=1, help="Jobs run at once.")] = None,
+    engine: EngineOption = None,
+    preset: PresetOption = None,
     config: ConfigOption = None,
     verbose: Annotated[bool, typer.Option("-v", "--verbose")] = False,
 ) -> None:
     """Run workers against the configured database (this or another machine)."""
-    setup_logging(verbose)
-    settings = settings_or_fail(config, worker_concurrency=concurrency)
+    settings = settings_or_fail(config, worker_concurrency=concurrency, engine=engine)
+    settings = with_preset(settings, preset)
+    setup_logging(verbose, log_format=settings.log_format)
+    refuse_unfitting_plan(settings)  # before the database: a plan that cannot fit never will
     runtime = open_runtime(settings)
     try:
         with background_logging():  # heartbeats never wait for a traceback to be written
@@ -108,10 +122,11 @@ def run_workers(settings: Settings, runtime: Runtime) -> None:
     def request_stop(signum: int, _frame: object) -> None:
         if stop.is_set():
             sys.exit(130)
-        console.print(
-            f"received {signal.Signals(signum).name}: finishing running jobs "
-            f"(up to {settings.shutdown_grace_seconds:.0f} s), claiming no more",
-            markup=False,
+        # A log record, not a console line: with log_format json every line stays JSON.
+        log.warning(
+            "received %s: finishing running jobs (up to %.0f s), claiming no more",
+            signal.Signals(signum).name,
+            settings.shutdown_grace_seconds,
         )
         stop.set()
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     SettingsError,
@@ -151,6 +152,25 @@ class Settings(BaseSettings):
         "per-upstream requests, latency, in-flight and health) on this port, on every address. "
         "Unset: not served. The API's /metrics reads the queue from the database instead.",
     )
+    worker_stale_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="A worker whose last heartbeat in the worker registry is older than this "
+        "counts as gone: /readyz is not ready while jobs are queued and no worker that can run "
+        "them was seen within this time. Keep it several heartbeats long.",
+    )
+    log_format: Literal["auto", "rich", "plain", "json"] = Field(
+        default="auto",
+        description="Log lines: `json` (one object per line: time, level, logger, message, "
+        "request_id and job_id when known), `plain` (timestamped text), `rich` (Rich console), "
+        "`auto` (rich on a terminal, plain elsewhere).",
+    )
+    otel: bool = Field(
+        default=False,
+        description="Trace HTTP requests with OpenTelemetry (needs the `otel` extra); also on "
+        "when OTEL_EXPORTER_OTLP_ENDPOINT is set. The exporter reads the standard OTEL_* "
+        "variables.",
+    )
     encode_preset: EncodePreset = Field(
         default="veryfast",
         description="x264 preset for delivered videos: faster presets use less CPU per video "
@@ -191,6 +211,12 @@ class Settings(BaseSettings):
         default=None,
         description="HMAC secret for signed video URLs. Unset: a random secret is created once "
         "in <data_dir>/url-signing.key (mode 0600). Set it when several API replicas serve links.",
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Browser origins (scheme://host[:port]) that may call the API from their "
+        "pages (CORS), e.g. https://studio.example.com; the environment variable takes them "
+        'comma-separated. "*" allows any origin. Empty (the default): no cross-origin access.',
     )
 
     # -- content policy ------------------------------------------------------------------------
@@ -309,6 +335,13 @@ class Settings(BaseSettings):
 
         return check_networks(value)
 
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _origins(cls, value: Any) -> Any:
+        from reelforge.net.origins import parse_origins
+
+        return parse_origins(value)
+
     @field_validator("engine")
     @classmethod
     def _engine_lowercase(cls, value: str) -> str:
@@ -358,6 +391,11 @@ class Settings(BaseSettings):
                 f"heartbeat_seconds ({self.heartbeat_seconds:g}) must be less than lease_seconds "
                 f"({self.lease_seconds:g}), or leases expire between heartbeats; keep heartbeats "
                 "at most a third of the lease"
+            )
+        if self.heartbeat_seconds >= self.worker_stale_seconds:
+            raise ValueError(
+                f"heartbeat_seconds ({self.heartbeat_seconds:g}) must be less than "
+                f"worker_stale_seconds ({self.worker_stale_seconds:g}), or live workers look gone"
             )
         return self
 

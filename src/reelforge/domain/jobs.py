@@ -73,6 +73,8 @@ class Job:
     engine_state: Mapping[str, Any] = field(default_factory=dict)
     """What the engine recorded for later attempts (an upstream engine's remote job id and
     what happened to it); empty for engines that keep nothing."""
+    request_id: str | None = None
+    """The ``X-Request-Id`` of the HTTP request that created it (None: the command line)."""
 
 
 @dataclass(frozen=True, slots=True)

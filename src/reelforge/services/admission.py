@@ -2,7 +2,8 @@
 
 ``Admission.submit`` (API surfaces, with a rendered response and idempotency) and
 ``Admission.admit`` (``reelforge generate``) run the same steps, so a rule added here holds
-on every entry point:
+on every entry point (``Admission.check`` runs steps 1 and 2 alone, as a dry run that
+``POST /v1/prompt/check`` answers with while a prompt is being written):
 
 1. validate the request into a ``GenerationSpec`` (``SpecError`` names the field), and its
    ``webhook_url`` under the webhook SSRF rules (``SpecError(field="webhook_url")``); the
@@ -29,6 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
+from reelforge.core.logs import current_request_id
 from reelforge.domain.errors import IdempotencyConflict, PolicyRefused, SpecError
 from reelforge.domain.events import Surface
 from reelforge.domain.jobs import Job, Status
@@ -145,13 +147,22 @@ class Admission:
         """Admit a request from this machine (``reelforge generate``): the same checks."""
         return self._enqueue(owner, request, self._checked_spec(request, owner), None, None)
 
+    def check(self, request: VideoRequest, key: ApiKey | None = None) -> GenerationSpec:
+        """A dry run of steps 1 and 2 (validation, the key's model allowlist, content policy)
+        for feedback while a request is being written: raises what ``submit`` would raise for
+        them, and records nothing (no job, no refusal in the metrics or the log). The first
+        frame, the idempotency key and the key's limits are checked by ``submit`` only."""
+        spec = self._checked_spec(request, None, record=False)
+        if key is not None:
+            _check_model(key, spec)
+        return spec
+
     def _check_key(
         self, key: ApiKey, request: VideoRequest, spec: GenerationSpec, limits: KeyLimits | None
     ) -> None:
         """The key's model allowlist; before a first frame is fetched and checked, a first
         look at its queue cap and budgets (the binding check comes at enqueue)."""
-        if key.allowed_models is not None and spec.model not in key.allowed_models:
-            raise ModelNotAllowed(spec.model, key.allowed_models)
+        _check_model(key, spec)
         costly = request.first_frame is not None or request.remix_of is not None
         if limits is not None and costly:
             self.database.quotas.precheck(key.id, spec, limits)
@@ -160,12 +171,14 @@ class Admission:
         """The key's limits in force (its own over the server defaults)."""
         return None if key is None else key.limits.effective(self.default_limits)
 
-    def _checked_spec(self, request: VideoRequest, owner: str | None) -> GenerationSpec:
+    def _checked_spec(
+        self, request: VideoRequest, owner: str | None, *, record: bool = True
+    ) -> GenerationSpec:
         # 1. validate, 2. prompt policy
         spec = build_spec(request)
         if request.webhook_url is not None:
             self.webhook_urls.check(request.webhook_url)
-        self._enforce(self.prompt_policy.check(spec.prompt), owner, "prompt")
+        self._enforce(self.prompt_policy.check(spec.prompt), owner, "prompt", record=record)
         return spec
 
     def _enqueue(
@@ -193,6 +206,7 @@ class Admission:
                 webhook_url=request.webhook_url,
                 surface=request.surface,
                 limits=limits,
+                request_id=current_request_id(),
             )
         except BaseException:
             self.blobs.delete_prefix(layout.input_prefix(job_id))
@@ -200,16 +214,19 @@ class Admission:
         self.metrics.job_created("remix" if request.remix_of is not None else "create")
         return job
 
-    def _enforce(self, decision: PolicyDecision, owner: str | None, what: str) -> None:
+    def _enforce(
+        self, decision: PolicyDecision, owner: str | None, what: str, *, record: bool = True
+    ) -> None:
         if decision.allowed:
             return
         category = decision.category or "policy"
         rule = decision.rule or "unspecified"
-        # Category and rule only: the prompt never goes to the log next to the key.
-        log.warning(
-            "refused %s: category=%s rule=%s owner=%s", what, category, rule, owner or "local"
-        )
-        self.metrics.refused(what, category)
+        if record:  # a dry run refuses nothing: it only says what a create would meet
+            # Category and rule only: the prompt never goes to the log next to the key.
+            log.warning(
+                "refused %s: category=%s rule=%s owner=%s", what, category, rule, owner or "local"
+            )
+            self.metrics.refused(what, category)
         raise PolicyRefused(category, rule, decision.message)
 
     def _claim(self, ident: IdempotencyKey) -> Claim:
@@ -256,6 +273,11 @@ class Admission:
                 "create a new video instead",
                 field="video_id",
             ) from None
+
+
+def _check_model(key: ApiKey, spec: GenerationSpec) -> None:
+    if key.allowed_models is not None and spec.model not in key.allowed_models:
+        raise ModelNotAllowed(spec.model, key.allowed_models)
 
 
 def build_spec(request: VideoRequest) -> GenerationSpec:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from prometheus_client import CollectorRegistry, Counter, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
 from reelforge.services.estimates import QueueEstimator
@@ -54,6 +55,14 @@ class Metrics:
             ["outcome"],
             registry=self.registry,
         )
+        self.http_latency = Histogram(
+            "reelforge_http_request_duration_seconds",
+            "Seconds from a request's arrival to its response's headers, by route template, "
+            "method and status class (2xx, 4xx, ...); a streamed body's time is not counted.",
+            ["route", "method", "status"],
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+            registry=self.registry,
+        )
         self.registry.register(_JobCollector(store))
         if estimator is not None:
             self.registry.register(_EstimateCollector(estimator))
@@ -64,6 +73,14 @@ class Metrics:
         """Report ``total()`` (the embedded workers' count) as the bytes of dead attempts'
         render directories removed."""
         self.registry.register(_ReclaimedCollector(total))
+
+    def include(self, registry: CollectorRegistry) -> None:
+        """Also report ``registry``'s metrics (the embedded workers' job histograms)."""
+        self.registry.register(_Included(registry))
+
+    def http_request(self, route: str, method: str, status: int, seconds: float) -> None:
+        status_class = f"{status // 100}xx" if 100 <= status < 600 else "other"
+        self.http_latency.labels(route=route, method=method, status=status_class).observe(seconds)
 
     def job_created(self, kind: str) -> None:
         self.jobs_created.labels(kind=kind).inc()
@@ -95,6 +112,14 @@ class _JobCollector(Collector):
 
     def describe(self) -> Iterator[GaugeMetricFamily]:
         yield _jobs_family()
+
+
+class _Included(Collector):
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self._registry = registry
+
+    def collect(self) -> Iterator[Metric]:
+        yield from self._registry.collect()
 
 
 class _ReclaimedCollector(Collector):

@@ -37,10 +37,11 @@ class BlobStore(Protocol):
         """A filesystem path for the blob when the store is local (fast serving), else None."""
 
     def presigned_url(
-        self, key: str, expires_seconds: int, filename: str, media_type: str
+        self, key: str, expires_seconds: int, filename: str, media_type: str, method: str = "GET"
     ) -> str | None:
-        """A URL anyone may GET the blob from until it expires (served with ``media_type`` and
-        ``filename``), or None when the store has none (local files)."""
+        """A URL anyone may GET (or, with ``method="HEAD"``, HEAD) the blob from until it
+        expires (served with ``media_type`` and ``filename``), or None when the store has none
+        (local files). A presigned URL is valid for its one method."""
 
     def check_writable(self) -> None:
         """Raise ``ConfigError`` (one line saying what to fix) when the store cannot be written."""

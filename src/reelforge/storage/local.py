@@ -76,7 +76,7 @@ class LocalBlobStore:
         return self._path(key)
 
     def presigned_url(
-        self, key: str, expires_seconds: int, filename: str, media_type: str
+        self, key: str, expires_seconds: int, filename: str, media_type: str, method: str = "GET"
     ) -> str | None:
         return None  # local files are served by the API itself
 

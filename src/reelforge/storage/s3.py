@@ -158,8 +158,12 @@ class S3BlobStore:
     def local_path(self, key: str) -> Path | None:
         return None
 
-    def presigned_url(self, key: str, expires_seconds: int, filename: str, media_type: str) -> str:
-        """A GET URL valid for ``expires_seconds``, answered with our type and file name."""
+    def presigned_url(
+        self, key: str, expires_seconds: int, filename: str, media_type: str, method: str = "GET"
+    ) -> str:
+        """A GET (or HEAD) URL valid for ``expires_seconds``, answered with our type and file
+        name."""
+        operation = "head_object" if method.upper() == "HEAD" else "get_object"
         params = {
             "Bucket": self.bucket,
             "Key": self._key(key),
@@ -167,7 +171,7 @@ class S3BlobStore:
             "ResponseContentDisposition": f'inline; filename="{filename}"',
         }
         url: str = self._presigner.generate_presigned_url(
-            "get_object", Params=params, ExpiresIn=expires_seconds
+            operation, Params=params, ExpiresIn=expires_seconds
         )
         return url
 

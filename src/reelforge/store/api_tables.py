@@ -37,6 +37,8 @@ api_keys = sa.Table(
     # The requests-per-minute token bucket: tokens left when last checked.
     sa.Column("rate_tokens", sa.Float, nullable=True),
     sa.Column("rate_checked_at", UTCDateTime, nullable=True),
+    # May read the operator endpoints (/v1/admin/...): every key's queue, the workers.
+    sa.Column("admin", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 
 idempotency_records = sa.Table(

@@ -1,11 +1,11 @@
 """Database: the open database and its one unit of work.
 
 Everything that reads or writes rows goes through the repositories held here (``jobs``,
-``queue``, ``events``, ``keys``, ``idempotency``, ``webhooks``, ``stats``, ``quotas``); no
-module outside ``reelforge.store`` sees the SQLAlchemy engine. ``enqueue`` is the only way a
-job enters the queue: the key's limits checked under its lock, then the job row, its
-idempotency record and its ``video.queued`` event (the outbox) commit in one transaction,
-then the workers are woken once.
+``queue``, ``events``, ``keys``, ``idempotency``, ``webhooks``, ``stats``, ``quotas``,
+``workers``); no module outside ``reelforge.store`` sees the SQLAlchemy engine. ``enqueue``
+is the only way a job enters the queue: the key's limits checked under its lock, then the job
+row, its idempotency record and its ``video.queued`` event (the outbox) commit in one
+transaction, then the workers are woken once.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from reelforge.store.stats import QueueStats
 from reelforge.store.types import utcnow
 from reelforge.store.usage import UsageLedger
 from reelforge.store.webhooks import WebhookStore
+from reelforge.store.workers import WorkerRegistry
 
 DatabaseError = sa.exc.SQLAlchemyError
 """What a database failure raises (connection lost, server down): callers outside the store
@@ -97,6 +98,7 @@ class Database:
         self.stats = QueueStats(engine)
         self.quotas = QuotaStore(engine, clock)
         self.usage = UsageLedger(engine)
+        self.workers = WorkerRegistry(engine, clock)
         self._listener: PgListener | None = None
 
     @classmethod
@@ -134,6 +136,7 @@ class Database:
         webhook_url: str | None = None,
         surface: Surface | None = None,
         limits: KeyLimits | None = None,
+        request_id: str | None = None,
     ) -> Job:
         """Queue a job, kept ``retention`` after its creation (None: until deleted), with its
         ``video.queued`` event; with ``idempotency``, store its rendered response under the
@@ -141,7 +144,8 @@ class Database:
         the key). ``webhook_url`` (already checked) also receives the job's terminal events;
         ``surface`` (the creating API surface) decides which id the events carry. With
         ``limits`` (the owner's effective ones), ``QuotaExceeded`` when the job would pass its
-        queue cap or a budget: checked under the key's lock, so no burst overshoots."""
+        queue cap or a budget: checked under the key's lock, so no burst overshoots.
+        ``request_id``: the HTTP request's id, kept with the job for its log lines."""
         with self._engine.connect().execution_options(**WRITE) as conn, conn.begin():
             if limits is not None and owner is not None:
                 self.quotas.check_admission(conn, owner, spec, limits)
@@ -154,6 +158,7 @@ class Database:
                 retention=retention,
                 webhook_url=webhook_url,
                 surface=surface,
+                request_id=request_id,
             )
             if idempotency is not None:
                 self._complete(conn, idempotency, job)

@@ -69,6 +69,7 @@ class JobStore:
         retention: timedelta | None,
         webhook_url: str | None = None,
         surface: str | None = None,
+        request_id: str | None = None,
     ) -> Job:
         """Insert a queued job and its ``video.queued`` event inside the caller's transaction
         (``Database.enqueue``'s)."""
@@ -94,6 +95,7 @@ class JobStore:
             "expires_at": expires_at,
             "webhook_url": webhook_url,
             "surface": surface,
+            "request_id": request_id,
             # Read in this transaction: its place among the queued jobs of every key.
             "fair_tag": next_fair_tag(conn, owner),
         }
@@ -322,6 +324,7 @@ def row_to_job(row: Mapping[str, Any] | sa.RowMapping) -> Job:
         compute_seconds=float(row["compute_seconds"] or 0.0),
         fair_tag=float(row["fair_tag"] or 0.0),
         engine_state=_engine_state(row["engine_state"]),
+        request_id=row.get("request_id"),
     )
 
 

@@ -44,6 +44,8 @@ class ApiKey:
     expires_at: datetime | None = None
     weight: int = 1
     """Fair-share weight in the queue."""
+    admin: bool = False
+    """May read the operator endpoints (``/v1/admin/...``)."""
 
     @property
     def active(self) -> bool:
@@ -78,8 +80,11 @@ class KeyStore:
         self._engine = engine
         self.clock = clock
 
-    def create(self, name: str, settings: Mapping[str, Any] | None = None) -> NewKey:
-        """A new key with ``settings`` (limits, ``allowed_models``, ``expires_at``, ``weight``)."""
+    def create(
+        self, name: str, settings: Mapping[str, Any] | None = None, *, admin: bool = False
+    ) -> NewKey:
+        """A new key with ``settings`` (limits, ``allowed_models``, ``expires_at``, ``weight``);
+        ``admin``: it may also read the operator endpoints."""
         key_id = secrets.token_hex(6)
         token = f"{TOKEN_PREFIX}{key_id}_{secrets.token_urlsafe(32)}"
         values = {
@@ -88,6 +93,7 @@ class KeyStore:
             "secret_hash": hash_token(token),
             "created_at": self.clock(),
             "weight": 1,
+            "admin": admin,
             **_columns(settings or {}),
         }
         with self._engine.connect().execution_options(**WRITE) as conn, conn.begin():
@@ -183,4 +189,5 @@ def _to_key(row: Mapping[str, Any] | sa.RowMapping) -> ApiKey:
         allowed_models=None if models is None else tuple(json.loads(models)),
         expires_at=row.get("expires_at"),
         weight=int(row.get("weight") or 1),
+        admin=bool(row.get("admin") or False),
     )

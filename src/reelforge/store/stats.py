@@ -95,6 +95,15 @@ class QueueStats:
             seconds_by_model={str(model): int(total or 0) for model, _, total in rows},
         )
 
+    def oldest_queued_at(self) -> datetime | None:
+        """When the longest-waiting queued job was created (None: nothing is queued)."""
+        query = sa.select(sa.func.min(jobs.c.created_at)).where(
+            jobs.c.status == Status.QUEUED.value
+        )
+        with self._engine.connect() as conn:
+            oldest: datetime | None = conn.execute(query).scalar()
+        return oldest
+
     def running(self) -> list[RunningJob]:
         query = sa.select(jobs.c.model, jobs.c.seconds, jobs.c.progress, jobs.c.started_at).where(
             jobs.c.status == Status.RUNNING.value

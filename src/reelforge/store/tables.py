@@ -63,6 +63,9 @@ jobs = sa.Table(
     # What the engine must remember across attempts (JSON): an upstream engine's remote job
     # id, so a new attempt resumes polling it instead of paying for a second render.
     sa.Column("engine_state", sa.Text, nullable=True),
+    # The X-Request-Id of the HTTP request that created the job: its worker's log lines carry
+    # it, so one id finds the request and the render in the logs.
+    sa.Column("request_id", sa.String(64), nullable=True),
     sa.Index("ix_jobs_status_created", "status", "created_at"),
     sa.Index("ix_jobs_status_fair_tag", "status", "fair_tag", "created_at"),
     sa.Index("ix_jobs_owner_status_fair_tag", "owner", "status", "fair_tag"),
@@ -107,4 +110,31 @@ usage_daily = sa.Table(
     sa.Column("video_seconds_delivered", sa.Integer, nullable=False, server_default="0"),
     sa.Column("compute_seconds", sa.Float, nullable=False, server_default="0"),
     sa.PrimaryKeyConstraint("owner", "day", "model"),
+)
+
+workers = sa.Table(
+    "workers",
+    metadata,
+    # One row per worker process start (random): two processes never share a row, even with
+    # the same ``worker_id`` setting.
+    sa.Column("id", sa.String(32), primary_key=True),
+    # The name in lease rows (``worker_id``, default host:pid).
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("host", sa.String(255), nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("engine", sa.String(64), nullable=False),
+    # JSON: the models the engine serves, and its describe() facts.
+    sa.Column("models", sa.Text, nullable=False, server_default="[]"),
+    sa.Column("facts", sa.Text, nullable=False, server_default="{}"),
+    # loading | loaded | failed | stopped; error: why the engine failed to load.
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("concurrency", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("running", sa.Integer, nullable=False, server_default="0"),
+    # JSON: the GPU's name and memory in use and in total, when the engine uses one.
+    sa.Column("gpu", sa.Text, nullable=True),
+    sa.Column("started_at", UTCDateTime, nullable=False),
+    # Renewed every heartbeat: a worker not seen for ``worker_stale_seconds`` counts as gone.
+    sa.Column("last_seen", UTCDateTime, nullable=False),
+    sa.Index("ix_workers_last_seen", "last_seen"),
 )

@@ -13,6 +13,7 @@ the server goes away (its end of the pipe closes) the child stops the same way.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
@@ -22,6 +23,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from reelforge.core.config import Settings
+from reelforge.core.logs import LogFormat, formatter_for, install_record_context
 from reelforge.core.runtime import Runtime
 from reelforge.domain.errors import ConfigError
 from reelforge.store.database import DatabaseError
@@ -31,6 +33,7 @@ from reelforge.worker.relay import (
     ENGINE,
     ENQUEUED,
     EVENTS,
+    METRIC,
     RECLAIMED,
     Message,
     PipeOutbox,
@@ -48,8 +51,8 @@ def run_child(values: dict[str, Any], conn: Connection, log_level: int) -> None:
     """The child's entry point: ``values`` are the server's settings (``model_dump``)."""
     stop = threading.Event()
     _handle_signals(stop)
-    _setup_logging(log_level)
     settings = Settings.model_validate(values)
+    _setup_logging(log_level, settings.log_format)
     _lower_priority(settings.worker_nice)
     try:
         runtime = Runtime.open(settings)
@@ -67,6 +70,9 @@ def run_child(values: dict[str, Any], conn: Connection, log_level: int) -> None:
 
 def _run(runtime: Runtime, conn: Connection, outbox: PipeOutbox, stop: threading.Event) -> None:
     worker = Worker(runtime)
+    worker.metrics.forward = lambda name, labels, value: outbox.post(
+        (METRIC, name, json.dumps(labels), repr(value))
+    )
     runtime.signals.on_events(lambda: outbox.post(EVENTS))
     outbox.start()
     reader = threading.Thread(
@@ -126,11 +132,15 @@ def _handle_signals(stop: threading.Event) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _setup_logging(level: int) -> None:
-    """The server's level and plain line format, marked with this process's pid."""
+def _setup_logging(level: int, log_format: LogFormat) -> None:
+    """The server's level; plain lines marked with this process's pid, or the server's JSON
+    lines (which carry the pid)."""
+    install_record_context()
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
-        logging.Formatter("%(asctime)s %(levelname)s worker[%(process)d] %(name)s: %(message)s")
+        formatter_for(
+            log_format, "%(asctime)s %(levelname)s worker[%(process)d] %(name)s: %(message)s"
+        )
     )
     logging.basicConfig(level=level, handlers=[handler], force=True)
     logging.getLogger("alembic").setLevel(logging.WARNING)

@@ -13,12 +13,13 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
+from reelforge.core.logs import job_context
 from reelforge.core.runtime import Runtime
 from reelforge.domain.errors import (
     EngineError,
@@ -34,6 +35,7 @@ from reelforge.storage import layout
 from reelforge.store.database import DatabaseError, describe, is_unavailable
 from reelforge.worker.control import RunControl
 from reelforge.worker.leftovers import workdir_prefix
+from reelforge.worker.metrics import WorkerMetrics
 
 log = logging.getLogger(__name__)
 COMMIT_RETRY_FIRST_SECONDS = 0.25
@@ -54,19 +56,32 @@ class StoreUnavailable(Exception):
 class JobExecutor:
     runtime: Runtime
     engine: Engine
+    metrics: WorkerMetrics = field(default_factory=WorkerMetrics)
 
     def run(self, lease: Lease, control: RunControl) -> None:
-        queue = self.runtime.queue
         try:
             job = self.runtime.store.get_job(lease.job_id)
         except JobNotFound:  # deleted between claim and start: nothing to do
             log.info("job %s: deleted before it started", lease.job_id)
             return
+        # Every line logged while the job runs names it and the request that created it.
+        with job_context(job.id, job.request_id):
+            if lease.attempt == 1 and job.started_at is not None:
+                self.metrics.queue_wait(job.spec.model, job.created_at, job.started_at)
+            began = time.monotonic()
+            outcome = self._attempt(job, lease, control)
+            seconds = time.monotonic() - began
+            self.metrics.attempt_ended(self.engine.name, job.spec.model, outcome, seconds)
+
+    def _attempt(self, job: Job, lease: Lease, control: RunControl) -> str:
+        """Run the attempt to its end; returns its outcome (completed, failed, cancelled,
+        released, lost, or unknown when the database could not say)."""
+        queue = self.runtime.queue
         log.info("job %s: attempt %d started (engine %s)", job.id, lease.attempt, self.engine.name)
         try:
             outputs = self._produce(job, lease, control)
             control.check()
-            self._complete(lease, outputs)
+            done = self._complete(lease, outputs)
         except DatabaseError as exc:
             # Committed or not is unknown (the reply may be what was lost): the outputs stay;
             # the lease expires and the sweeper retries the job, or the row already has them.
@@ -75,10 +90,12 @@ class JobExecutor:
                 job.id,
                 describe(exc),
             )
-            return
+            return "unknown"
         except JobCancelled:
+            outcome = "cancelled"
             self._settle(lease, "cancelled", lambda: queue.cancelled(lease))
         except StoreUnavailable as exc:
+            outcome = "released"
             log.warning("job %s: %s; back to the queue", job.id, exc)
             self._settle(lease, "released", lambda: queue.release(lease))
         except LeaseLost:
@@ -87,13 +104,15 @@ class JobExecutor:
             else:
                 log.warning("job %s: lease lost; discarding this attempt's output", job.id)
             self._discard(lease)
-            return
+            return "released" if control.released else "lost"
         except (EngineError, SpecError) as exc:
+            outcome = "failed"
             code = exc.code if isinstance(exc, EngineError) else "invalid_request"
             message = str(exc)
             log.warning("job %s: failed: %s", job.id, message)
             self._settle(lease, "failed", lambda: queue.fail(lease, code, message))
         except Exception:
+            outcome = "failed"
             log.exception("job %s: unexpected error", job.id)
             self._settle(
                 lease,
@@ -105,8 +124,13 @@ class JobExecutor:
         else:
             log.info("job %s: completed", job.id)
             self._remove_other_attempts(lease)
-            return
+            if done is not None:
+                self.metrics.completed(
+                    self.engine.name, job.spec.model, done.compute_seconds, job.spec.seconds
+                )
+            return "completed"
         self._discard(lease)
+        return outcome
 
     def _produce(self, job: Job, lease: Lease, control: RunControl) -> JobOutputs:
         # Named by the lease: the leftover sweeper tells a dead attempt's directory from a live
@@ -163,19 +187,19 @@ class JobExecutor:
             control.check()
             delay = min(delay * 2, UPLOAD_RETRY_MAX_SECONDS)
 
-    def _complete(self, lease: Lease, outputs: JobOutputs) -> None:
+    def _complete(self, lease: Lease, outputs: JobOutputs) -> Job | None:
         """Commit the attempt, trying again while the database is unavailable and the lease
         may still be held, so a short outage does not cost a whole render. A commit whose
-        reply was lost shows as a lost lease on the next try: the row then has our outputs."""
+        reply was lost shows as a lost lease on the next try: the row then has our outputs
+        (and None is returned: the completed job was not read back)."""
         deadline = time.monotonic() + self.runtime.settings.lease_seconds
         delay, failed = COMMIT_RETRY_FIRST_SECONDS, False
         while True:
             try:
-                self.runtime.queue.complete(lease, outputs, self.engine.name)
-                return
+                return self.runtime.queue.complete(lease, outputs, self.engine.name)
             except LeaseLost:
                 if failed and self._has_outputs(lease.job_id, outputs):
-                    return
+                    return None
                 raise
             except DatabaseError as exc:
                 if not is_unavailable(exc) or time.monotonic() + delay > deadline:

@@ -3,8 +3,8 @@
 API process -> child: ``ENQUEUED`` (a job was queued: idle slots claim it now instead of at
 their next poll) and ``("cancel", job_id)`` (the running job stops within a step). Child -> API
 process: ``EVENTS`` (job events were committed: event streams and webhook dispatchers wake),
-``("engine", "loaded" | "failed", error)`` (for ``/readyz``) and ``RECLAIMED`` (for
-``/metrics``). On PostgreSQL the same wake-ups also arrive by NOTIFY; the relay makes SQLite
+``("engine", "loaded" | "failed", error)`` (for ``/readyz``), ``RECLAIMED`` and ``METRIC``
+(for ``/metrics``). On PostgreSQL the same wake-ups also arrive by NOTIFY; the relay makes SQLite
 as immediate, and is harmless next to NOTIFY.
 
 Each side relays only what the other side acts on (the API process listens for enqueue and
@@ -27,6 +27,10 @@ ENGINE = "engine"
 RECLAIMED = "reclaimed"
 """Child -> API process: ``("reclaimed", bytes)``, the bytes of dead attempts' render
 directories the child's sweeper removed so far (for ``/metrics``)."""
+
+METRIC = "metric"
+"""Child -> API process: ``("metric", name, labels as JSON, value)``, one observation of the
+child's job histograms, observed again by the server so its ``/metrics`` has them."""
 
 Message = str | tuple[str, ...]
 

@@ -13,6 +13,7 @@ import socket
 import threading
 import time
 
+from reelforge.core.logs import install_record_context
 from reelforge.core.runtime import Runtime
 from reelforge.domain.errors import EngineLoadError
 from reelforge.engines.base import Engine, create_engine
@@ -21,7 +22,8 @@ from reelforge.worker.control import RunControl
 from reelforge.worker.execute import JobExecutor
 from reelforge.worker.heartbeat import Heartbeat
 from reelforge.worker.leftovers import LeftoverSweeper
-from reelforge.worker.metrics import serve_engine_metrics
+from reelforge.worker.metrics import WorkerMetrics, serve_worker_metrics
+from reelforge.worker.presence import WorkerPresence
 from reelforge.worker.sweeper import Sweeper
 
 log = logging.getLogger(__name__)
@@ -45,12 +47,25 @@ class Worker:
         self.sweeper = Sweeper(
             queue, settings.sweep_seconds, settings.max_attempts, leftovers=self.leftovers
         )
-        self.executor = JobExecutor(self.runtime, self.engine)
+        self.metrics = WorkerMetrics()
+        self.executor = JobExecutor(self.runtime, self.engine, self.metrics)
+        self.presence = WorkerPresence(
+            runtime.database.workers,
+            self.worker_id,
+            self.engine,
+            settings.worker_concurrency,
+            settings.heartbeat_seconds,
+            running=lambda: len(self.heartbeat.runs()),
+        )
         self.engine_error: str | None = None
         self._engine_loaded = threading.Event()
+        # Slots share one engine: one of them loads it, the others wait for that attempt.
+        self._load_lock = threading.Lock()
+        self._load_attempts = 0
         self._stopping = threading.Event()
         self._slots: list[threading.Thread] = []
         self.runtime.signals.on_cancel(self._relay_cancel)
+        install_record_context()  # log lines name the job they are about
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -59,13 +74,30 @@ class Worker:
         return self._engine_loaded.is_set()
 
     def load_engine(self) -> bool:
-        """Load the model once; on failure record why and claim nothing."""
+        """Load the model once per process; on failure record why and claim nothing.
+
+        Under a lock: slots that ask while another slot loads wait for that attempt and share
+        its outcome instead of loading (or failing) again. Any exception is a load failure.
+        """
         if self._engine_loaded.is_set():
             return True
+        seen = self._load_attempts
+        with self._load_lock:
+            if self._engine_loaded.is_set():
+                return True
+            if self._load_attempts != seen:  # another slot tried while we waited, and failed
+                return False
+            self._load_attempts += 1
+            return self._load_engine_now()
+
+    def _load_engine_now(self) -> bool:
         try:
             self.engine.load()
-        except EngineLoadError as exc:
-            self.engine_error = str(exc)
+        except Exception as exc:
+            if not isinstance(exc, EngineLoadError):
+                log.exception("engine %s: unexpected error while loading", self.engine.name)
+            self.engine_error = str(exc) or type(exc).__name__
+            self.presence.set_state("failed", self.engine_error)
             log.error(
                 "engine %s cannot load: %s; this worker claims no jobs until it can",
                 self.engine.name,
@@ -73,6 +105,7 @@ class Worker:
             )
             return False
         self.engine_error = None
+        self.presence.set_state("loaded")  # first: /readyz may count this worker once ready
         self._engine_loaded.set()
         log.info("engine ready: %s", self.engine.describe())
         return True
@@ -83,7 +116,8 @@ class Worker:
         return self.leftovers.reclaimed_bytes
 
     def start(self) -> None:
-        serve_engine_metrics(self.engine, self.settings.worker_metrics_port)
+        serve_worker_metrics(self.engine, self.metrics, self.settings.worker_metrics_port)
+        self.presence.start()
         self.sweeper.sweep_leftovers()  # a crash's leftovers go now, not at the first tick
         self.heartbeat.start()
         self.sweeper.start()
@@ -113,6 +147,7 @@ class Worker:
             slot.join(timeout=30)
         self.heartbeat.stop()
         self.sweeper.stop()
+        self.presence.stop()
 
     def run_until_idle(self) -> int:
         """Run queued jobs in this thread until none is left; returns how many ran."""

@@ -6,7 +6,8 @@ work never hold its GIL, and GPU libraries are imported in the child only. The s
 - starts the child (``reelforge.worker.child.run_child``, spawned, never forked: the server has
   threads and database connections) with the server's settings and one end of a pipe;
 - relays wake-ups over that pipe (``reelforge.worker.relay``) and keeps the child's engine
-  state for ``/readyz`` (``ready``, ``engine_error``, like an in-process ``Worker``);
+  state for ``/readyz`` (``ready``, ``engine_error``, like an in-process ``Worker``) and its
+  job histograms for ``/metrics`` (``metrics``, like an in-process ``Worker``'s);
 - restarts a child that exits unexpectedly, after 1 s doubling to 60 s (back to 1 s once a
   child has run 60 s). Its running job's lease expires and the new child's sweeper requeues it;
 - on ``stop()`` sends SIGTERM, waits ``shutdown_grace_seconds`` plus a margin for the child to
@@ -15,6 +16,7 @@ work never hold its GIL, and GPU libraries are imported in the child only. The s
 
 from __future__ import annotations
 
+import json
 import logging
 import multiprocessing
 import signal
@@ -26,11 +28,13 @@ from multiprocessing.process import BaseProcess
 from reelforge.core.config import Settings
 from reelforge.store.signals import Signals
 from reelforge.worker.child import run_child
+from reelforge.worker.metrics import WorkerMetrics
 from reelforge.worker.relay import (
     CANCEL,
     ENGINE,
     ENQUEUED,
     EVENTS,
+    METRIC,
     RECLAIMED,
     Message,
     PipeOutbox,
@@ -61,6 +65,8 @@ class WorkerSupervisor:
         self.settings = settings
         self.engine_error: str | None = None
         self.restarts = 0
+        self.metrics = WorkerMetrics()
+        """The child's job histograms, observed here as the child relays them."""
         self._signals = signals
         self._spawn = multiprocessing.get_context("spawn")
         self._values = settings.model_dump(mode="json")
@@ -200,6 +206,9 @@ class WorkerSupervisor:
             self._ready = loaded
         elif isinstance(message, tuple) and message[0] == RECLAIMED:
             self._reclaimed_now = int(message[1])
+        elif isinstance(message, tuple) and message[0] == METRIC:
+            name, labels, value = message[1:]
+            self.metrics.observe(name, json.loads(labels), float(value))
 
 
 def describe_exit(code: int | None) -> str:

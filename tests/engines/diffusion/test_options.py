@@ -13,12 +13,12 @@ from reelforge.engines.diffusion.options import parse_options
 from reelforge.engines.diffusion.presets import PRESETS
 
 
-def test_defaults_map_sora_names_to_ltx2_recipes() -> None:
+def test_defaults_map_sora_names_to_one_checkpoint_that_fits_80_gb() -> None:
     options = parse_options({})
     assert options.preset_for_model("sora-2").name == "ltx2"
-    assert options.preset_for_model("sora-2-pro").name == "ltx2-full"
+    assert options.preset_for_model("sora-2-pro").name == "ltx2"
     assert options.preset_for_model("anything-else").name == "ltx2"
-    assert [preset.name for preset in options.presets_in_use()] == ["ltx2", "ltx2-full"]
+    assert [preset.name for preset in options.presets_in_use()] == ["ltx2"]
     assert options.source_for(PRESETS["ltx2"]) == PRESETS["ltx2"].hub_id
     assert options.steps_for(PRESETS["ltx2-full"]) == 30
 

@@ -35,6 +35,7 @@ WebhookUrl = Annotated[
         "allows) that also receives this video's terminal events (video.completed, "
         "video.failed, video.cancelled) as Standard Webhooks, signed with your key's secret "
         "(GET /v1/webhook_secret).",
+        examples=["https://hooks.example.com/reelforge"],
     ),
 ]
 """A create's own webhook URL, the same on every create body."""

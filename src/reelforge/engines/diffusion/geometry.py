@@ -5,6 +5,11 @@ counts (LTX-2: multiples of 32 and 8k+1 frames; Wan2.2: multiples of 32 and 4k+1
 contract wants exactly 1280x720 and 24*s frames. We generate at the nearest legal shape that
 covers the target and cut back: center-crop (resizing only when the generation is smaller or of
 another aspect), trim the frames, trim or pad the audio.
+
+Image-to-video runs the same mapping backwards so the framing never jumps: the input is fitted
+to the target exactly as delivered frame 0 is, then placed in the generation canvas where the
+delivery crop will take it back from (padded around, not scaled), so frame 1 shows the scene
+at the scale and position frame 0 did.
 """
 
 from __future__ import annotations
@@ -72,6 +77,11 @@ def frames_to_generate(target_frames: int, stride: int, temporal_ratio: int) -> 
     return round_up(max(needed - 1, 1), temporal_ratio) + 1
 
 
+def frames_needed(plan: GenerationPlan) -> int:
+    """Generated frames that delivery shows; the rest of the k*ratio+1 tail is dropped."""
+    return -(-plan.target_frames // plan.frame_stride)
+
+
 def plan_generation(
     spec: GenerationSpec,
     multiple: int,
@@ -93,19 +103,71 @@ def plan_generation(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Box:
+    """A rectangle in pixels; fractional when a resize maps between sizes."""
+
+    left: float
+    top: float
+    width: float
+    height: float
+
+
+def visible_box(outer: tuple[int, int], inner: tuple[int, int]) -> Box:
+    """The centered region of an ``outer``-sized picture that delivery shows at ``inner`` size.
+
+    It has the aspect of ``inner`` and is as large as ``outer`` allows (cover scaling). Offsets
+    are floored when the picture is shown at scale 1, so cropping and padding agree to the pixel.
+    """
+    (outer_width, outer_height), (width, height) = outer, inner
+    scale = max(width / outer_width, height / outer_height)
+    box_width, box_height = width / scale, height / scale
+    left, top = (outer_width - box_width) / 2, (outer_height - box_height) / 2
+    if scale == 1.0:
+        left, top = float(int(left)), float(int(top))
+    return Box(left, top, box_width, box_height)
+
+
 def fit_image(image: Image.Image, width: int, height: int) -> Image.Image:
     """Scale ``image`` to cover ``width`` x ``height``, center-cropping the overflow.
 
     A generation that is already large enough (1280x736 for 1280x720) is only cropped; other
     sizes are resampled straight from the centered source box to the target size.
     """
-    scale = max(width / image.width, height / image.height)
-    box_width, box_height = width / scale, height / scale
-    left, top = (image.width - box_width) / 2, (image.height - box_height) / 2
-    if scale == 1.0:
-        return image.crop((int(left), int(top), int(left) + width, int(top) + height))
-    box = (left, top, left + box_width, top + box_height)
-    return image.resize((width, height), Image.Resampling.LANCZOS, box=box)
+    box = visible_box(image.size, (width, height))
+    if (box.width, box.height) == (width, height):  # scale 1: whole-pixel offsets
+        left, top = int(box.left), int(box.top)
+        return image.crop((left, top, left + width, top + height))
+    bounds = (box.left, box.top, box.left + box.width, box.top + box.height)
+    return image.resize((width, height), Image.Resampling.LANCZOS, box=bounds)
+
+
+def condition_image(image: Image.Image, plan: GenerationPlan) -> Image.Image:
+    """The image-to-video conditioning frame at the generation size, framed like frame 0.
+
+    The input is fitted to the target exactly as delivered frame 0 is, then put where the
+    delivery crop takes frame 0 back from; the margin is mirrored (reflect padding) so the model
+    sees plausible picture there rather than bars it might animate.
+    """
+    framed = fit_image(image.convert("RGB"), plan.target_width, plan.target_height)
+    box = visible_box((plan.width, plan.height), (plan.target_width, plan.target_height))
+    left, top = round(box.left), round(box.top)
+    width, height = round(box.width), round(box.height)
+    if (width, height) != framed.size:  # a generation smaller than the target (tests, previews)
+        framed = framed.resize((width, height), Image.Resampling.LANCZOS)
+    pixels = np.asarray(framed, dtype=np.uint8)
+    padding = ((top, plan.height - height - top), (left, plan.width - width - left), (0, 0))
+    return Image.fromarray(_pad(pixels, padding))
+
+
+def _pad(pixels: Frame, padding: tuple[tuple[int, int], ...]) -> Frame:
+    """Mirror the picture into the margin; repeat the edge where the margin is wider."""
+    fits_mirror = all(
+        before < size and after < size
+        for (before, after), size in zip(padding, pixels.shape, strict=True)
+    )
+    result: Frame = np.pad(pixels, padding, mode="reflect" if fits_mirror else "edge")
+    return result
 
 
 def fit_frame(frame: Frame, width: int, height: int) -> Frame:

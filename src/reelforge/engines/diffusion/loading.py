@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,6 +32,11 @@ _PIPELINE_CLASSES: dict[Family, tuple[str, str]] = {
     "wan": ("WanPipeline", "WanImageToVideoPipeline"),
 }
 _DTYPES = {"bfloat16": "bfloat16", "float16": "float16", "float32": "float32"}
+UPSAMPLER_FOLDER = "latent_upsampler"
+log = logging.getLogger(__name__)
+
+SharedModules = dict[str, Any]
+"""Modules already loaded in this process, by weights identity (``plan.weights_identity``)."""
 
 
 @dataclass(slots=True)
@@ -157,8 +163,14 @@ def family_of_checkpoint(directory: Path) -> Family:
     )
 
 
-def load_model(preset: Preset, options: DiffusersOptions) -> LoadedModel:
-    """Load ``preset``'s checkpoint with the configured device, dtype and memory options."""
+def load_model(
+    preset: Preset, options: DiffusersOptions, shared: SharedModules | None = None
+) -> LoadedModel:
+    """Load ``preset``'s checkpoint with the configured device, dtype and memory options.
+
+    ``shared``: modules other presets already loaded; components with the same weights are
+    taken from it instead of being read again, and this checkpoint's modules are added to it.
+    """
     require_gpu_extra()
     quiet_loading_bars()
     device = resolve_device(options.device)
@@ -169,9 +181,34 @@ def load_model(preset: Preset, options: DiffusersOptions) -> LoadedModel:
         )
     directory = resolve_checkpoint(preset, options)
     check_local_checkpoint(directory, preset)
-    text_to_video = _from_pretrained(preset, directory, dtype)
-    upsampler = _load_upsampler(preset, options, directory, text_to_video, dtype)
+    upsampler_folder = require_upsampler(preset, options, directory)
+    pool = shared if shared is not None and options.share_components else {}
+    identities = component_identities(directory) if options.share_components else {}
+    reused = {name: pool[key] for name, key in identities.items() if key in pool}
+    if reused:
+        log.info("%s: sharing %s with presets already loaded", preset.name, ", ".join(reused))
+    text_to_video = _from_pretrained(preset, directory, dtype, reused)
+    for name, key in identities.items():
+        pool.setdefault(key, text_to_video.components[name])
+    upsampler = None
+    if upsampler_folder is not None:
+        upsampler = _load_upsampler(upsampler_folder, text_to_video, dtype, pool)
     return model_from_pipeline(preset, text_to_video, options, upsampler, str(directory))
+
+
+def component_identities(directory: Path) -> dict[str, str]:
+    """Component name -> weights identity, for each weight-carrying folder of a checkpoint."""
+    from reelforge.engines.diffusion.plan import weights_identity
+
+    index = json.loads((directory / "model_index.json").read_text(encoding="utf-8"))
+    return {
+        name: weights_identity(directory / name)
+        for name, value in index.items()
+        if not name.startswith("_")
+        and isinstance(value, list)
+        and value[0] is not None
+        and (directory / name / "config.json").is_file()
+    }
 
 
 def model_from_pipeline(
@@ -204,16 +241,43 @@ def resolve_checkpoint(preset: Preset, options: DiffusersOptions) -> Path:
     source = options.source_for(preset)
     if is_local_source(source):
         return Path(source).expanduser()
-    return hub_snapshot(source, preset, download=options.allow_download)
+    revision = preset.revision if source == preset.hub_id else "main"
+    return hub_snapshot(source, preset, download=options.allow_download, revision=revision)
 
 
-def hub_snapshot(repo_id: str, preset: Preset, download: bool = False) -> Path:
-    """Path of ``repo_id`` in the Hugging Face cache (downloading it only when allowed)."""
+def local_checkpoint(preset: Preset, options: DiffusersOptions) -> Path | None:
+    """``preset``'s checkpoint directory if it is on this machine already; never downloads."""
+    source = options.source_for(preset)
+    if is_local_source(source):
+        directory = Path(source).expanduser()
+        return directory if (directory / "model_index.json").is_file() else None
+    try:
+        revision = preset.revision if source == preset.hub_id else "main"
+        directory = hub_snapshot(source, preset, revision=revision)
+    except (EngineLoadError, ImportError):
+        return None
+    return directory if (directory / "model_index.json").is_file() else None
+
+
+def hub_snapshot(
+    repo_id: str,
+    preset: Preset,
+    download: bool = False,
+    revision: str = "main",
+    allow_patterns: list[str] | None = None,
+) -> Path:
+    """Path of ``repo_id`` at ``revision`` in the Hugging Face cache (downloading it only when
+    allowed)."""
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
 
     try:
-        return Path(snapshot_download(repo_id, local_files_only=not download))
+        path = snapshot_download(
+            repo_id,
+            revision=revision,
+            local_files_only=not download,
+            allow_patterns=allow_patterns,
+        )
     except LocalEntryNotFoundError as exc:
         raise EngineLoadError(
             f"{repo_id} is not in the local Hugging Face cache; run `reelforge models pull "
@@ -221,15 +285,19 @@ def hub_snapshot(repo_id: str, preset: Preset, download: bool = False) -> Path:
         ) from exc
     except (HfHubHTTPError, OSError) as exc:
         raise EngineLoadError(f"could not download {repo_id}: {exc}") from exc
+    return Path(path)
 
 
-def _from_pretrained(preset: Preset, directory: Path, dtype: torch.dtype) -> Pipeline:
+def _from_pretrained(
+    preset: Preset, directory: Path, dtype: torch.dtype, reused: dict[str, Any]
+) -> Pipeline:
     import diffusers
 
     pipeline_class = getattr(diffusers, _PIPELINE_CLASSES[preset.family][0])
     try:
+        # Components passed in are used as they are: diffusers reads no file for them.
         pipeline: Pipeline = pipeline_class.from_pretrained(
-            str(directory), dtype=dtype, local_files_only=True
+            str(directory), dtype=dtype, local_files_only=True, **reused
         )
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise EngineLoadError(
@@ -261,14 +329,14 @@ def _image_to_video_view(family: Family, text_to_video: Pipeline) -> Pipeline:
     return view
 
 
-def upsampler_directory(preset: Preset, options: DiffusersOptions, checkpoint: Path) -> Path | None:
-    """Where the distilled recipe's latent upsampler lives; None runs a single stage.
+def local_upsampler(
+    preset: Preset, options: DiffusersOptions, checkpoint: Path | None
+) -> Path | None:
+    """Where ``preset``'s latent upsampler is on this machine, or None; never downloads.
 
     Looked up in order: the configured path, ``<checkpoint>/latent_upsampler``, then the
     preset's upsampler repo in the hub cache (where ``reelforge models pull`` puts it).
     """
-    if not (preset.distilled and options.two_stage):
-        return None
     configured = options.upsampler_paths.get(preset.name)
     if configured:
         directory = Path(configured).expanduser()
@@ -278,28 +346,65 @@ def upsampler_directory(preset: Preset, options: DiffusersOptions, checkpoint: P
                 "config.json; point it at an LTX2LatentUpsamplerModel folder"
             )
         return directory
-    candidates = [checkpoint / "latent_upsampler"]
+    candidates = [checkpoint / UPSAMPLER_FOLDER] if checkpoint is not None else []
     if preset.upsampler_hub_id:
         try:
-            cached = hub_snapshot(preset.upsampler_hub_id, preset)
-            candidates.append(cached / "latent_upsampler")
-        except EngineLoadError:
+            cached = hub_snapshot(
+                preset.upsampler_hub_id, preset, revision=preset.upsampler_revision
+            )
+            candidates.append(cached / UPSAMPLER_FOLDER)
+        except (EngineLoadError, ImportError):
             pass
     return next((path for path in candidates if (path / "config.json").is_file()), None)
 
 
-def _load_upsampler(
-    preset: Preset,
-    options: DiffusersOptions,
-    checkpoint: Path,
-    text_to_video: Pipeline,
-    dtype: torch.dtype,
-) -> Pipeline | None:
-    directory = upsampler_directory(preset, options, checkpoint)
-    if directory is None:
+def require_upsampler(preset: Preset, options: DiffusersOptions, checkpoint: Path) -> Path | None:
+    """The upsampler folder the two-stage recipe needs; a missing one is a load error.
+
+    None only when the preset has no second stage, or when ``two_stage = false`` chose one
+    full-size stage explicitly (logged: it is a different recipe, ~1.6x the transformer work).
+    """
+    if not preset.distilled:
         return None
+    if not options.two_stage:
+        log.info(
+            "%s: two_stage = false: one full-size stage of %d steps, no latent upsampler",
+            preset.name,
+            options.steps_for(preset),
+        )
+        return None
+    found = local_upsampler(preset, options, checkpoint)
+    if found is None and options.allow_download and preset.upsampler_hub_id:
+        downloaded = hub_snapshot(
+            preset.upsampler_hub_id,
+            preset,
+            download=True,
+            revision=preset.upsampler_revision,
+            allow_patterns=[f"{UPSAMPLER_FOLDER}/*"],
+        )
+        found = downloaded / UPSAMPLER_FOLDER if (downloaded / UPSAMPLER_FOLDER).is_dir() else None
+    if found is None:
+        raise EngineLoadError(
+            f"{preset.name} runs two stages and needs its latent upsampler, which is not in "
+            f"{checkpoint / UPSAMPLER_FOLDER} nor in the Hugging Face cache "
+            f"({preset.upsampler_hub_id}); run `reelforge models pull {preset.name}`, set "
+            f"engine_options.upsampler_paths.{preset.name}, or set two_stage = false to run "
+            "one full-size stage instead"
+        )
+    return found
+
+
+def _load_upsampler(
+    directory: Path, text_to_video: Pipeline, dtype: torch.dtype, pool: SharedModules
+) -> Pipeline:
+    from reelforge.engines.diffusion.plan import weights_identity
+
     ltx2: Any = importlib.import_module("diffusers.pipelines.ltx2")
-    model = ltx2.LTX2LatentUpsamplerModel.from_pretrained(str(directory), dtype=dtype)
+    key = weights_identity(directory)
+    model = pool.get(key)
+    if model is None:
+        model = ltx2.LTX2LatentUpsamplerModel.from_pretrained(str(directory), dtype=dtype)
+        pool[key] = model
     pipeline = ltx2.LTX2LatentUpsamplePipeline(vae=text_to_video.vae, latent_upsampler=model)
     pipeline.set_progress_bar_config(disable=True)
     return pipeline
@@ -321,5 +426,9 @@ def _apply_runtime_options(loaded: LoadedModel, options: DiffusersOptions) -> No
         pipeline.to(loaded.device)
         if loaded.upsampler is not None:
             loaded.upsampler.to(loaded.device)
+    if options.fp8:  # before compile: the compiled graphs must see the float8 linears
+        from reelforge.engines.diffusion.speed import apply_fp8
+
+        apply_fp8(pipeline.transformer, loaded.device)
     if options.compile:
         pipeline.transformer.compile_repeated_blocks(fullgraph=True)

@@ -6,7 +6,7 @@ Example (TOML config file)::
     [engine_options]
     preset = "ltx2"
     model_paths = { ltx2 = "/models/LTX-2.3-Distilled-Diffusers" }
-    models = { "sora-2" = "ltx2", "sora-2-pro" = "ltx2-full" }
+    models = { "sora-2" = "ltx2", "sora-2-pro" = "ltx2" }   # ltx2-full too: an H200 or fp8
     dtype = "bfloat16"
     vae_tiling = true
 """
@@ -28,6 +28,7 @@ from reelforge.engines.diffusion.presets import (
     Preset,
     preset_names,
 )
+from reelforge.engines.diffusion.sizes import parse_size
 
 _DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 
@@ -51,7 +52,17 @@ class DiffusersOptions(BaseModel):
     )
     two_stage: bool = Field(
         default=True,
-        description="Distilled LTX-2: half-size stage, upsample, refine (needs an upsampler).",
+        description="Distilled LTX-2: half-size stage, upsample, refine (needs the upsampler; "
+        "false is the explicit, logged choice of one full-size stage).",
+    )
+    memory_budget: str | None = Field(
+        default=None,
+        description="Device memory the plan may use (e.g. 80GiB); default: the GPU's free memory.",
+    )
+    share_components: bool = Field(
+        default=True,
+        description="Presets of one family share modules with identical weights (text encoder, "
+        "VAEs, vocoder, upsampler).",
     )
     dtype: Literal["auto", "bfloat16", "float16", "float32"] = Field(
         default="auto", description="auto: bfloat16 on GPUs, float32 on CPU."
@@ -68,6 +79,20 @@ class DiffusersOptions(BaseModel):
         default=None, description="diffusers attention backend, e.g. _native_cudnn, flash."
     )
     compile: bool = Field(default=False, description="torch.compile the repeated blocks.")
+    compile_warmup: bool = Field(
+        default=True,
+        description="With compile: run one 1-step job per duration and mode at load.",
+    )
+    fp8: bool = Field(
+        default=False, description="FP8 transformer weights and activations (torchao, GPU)."
+    )
+    frames_on_device: bool = Field(
+        default=True,
+        description="Convert frames to uint8 and crop them on the device before the host copy.",
+    )
+    reuse_prompt_embeds: bool = Field(
+        default=True, description="Two-stage LTX-2: encode the prompt once for both stages."
+    )
     allow_download: bool = Field(
         default=False,
         description="Let load() download hub ids; otherwise use `reelforge models pull` first.",
@@ -99,6 +124,13 @@ class DiffusersOptions(BaseModel):
                 f"attention backend {value!r} downloads kernels at run time; "
                 "use an installed one such as _native_cudnn or flash"
             )
+        return value
+
+    @field_validator("memory_budget")
+    @classmethod
+    def _memory_size(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_size(value)  # ValueError names the expected form
         return value
 
     @field_validator("frame_stride")

@@ -1,7 +1,16 @@
 """Named model recipes: which checkpoint, which pipeline family, how many steps, which guidance.
 
-A preset is data, not code: the runners read it. Two presets may share a checkpoint (``ltx2`` and
-``ltx2-full`` differ only in the recipe), in which case the engine loads the weights once.
+A preset is data, not code: the runners read it. ``ltx2`` (LTX-2.3 distilled) and ``ltx2-full``
+(LTX-2.3 dev) are two different checkpoints of one family: they share the Gemma text encoder,
+the VAEs, the vocoder and the latent upsampler (the engine loads those once), but each has its
+own 19 B transformer and 3 B text connectors. The default mapping serves both API model names
+with ``ltx2`` so that it fits one 80 GB GPU (``reelforge models plan`` shows the numbers); map
+``sora-2-pro`` to ``ltx2-full`` where the plan says both fit (an H200, or fp8).
+
+Hub revisions: ``revision`` pins what ``models pull`` and ``allow_download`` fetch. The presets
+pin ``main`` because no immutable commit of these repos could be checked offline; an operator
+who needs a frozen download pulls once and serves it from ``model_paths`` (a local folder), or
+edits ``revision`` to a commit hash.
 """
 
 from __future__ import annotations
@@ -26,11 +35,18 @@ class Preset:
     distilled: bool = False
     upsampler_hub_id: str | None = None
     """Where ``models pull`` finds the latent upsampler for the two-stage recipe."""
+    revision: str = "main"
+    """The hub revision (branch, tag or commit) of ``hub_id`` that is downloaded."""
+    upsampler_revision: str = "main"
+    """The hub revision of ``upsampler_hub_id`` (a personal staging repo: pin a commit)."""
     size_multiple: int = 32
     """Height and width must be multiples of this (the pipeline's own check)."""
     license: str = ""
 
 
+# The LTX-2.3 2x spatial latent upsampler, converted by diffusers' maintainers (LTX-2.3 only
+# ships it in Lightricks' own format).
+LTX2_UPSAMPLER_HUB_ID: Final = "dg845/LTX-2.3-Spatial-Upsampler-Diffusers"
 # Stage 2 of the distilled recipe always runs the 3 fixed sigmas (diffusers' ltx2.utils).
 STAGE_2_STEPS: Final = 3
 
@@ -46,7 +62,7 @@ PRESETS: Final[dict[str, Preset]] = {
             guidance_scale=1.0,
             has_audio=True,
             distilled=True,
-            upsampler_hub_id="dg845/LTX-2.3-Spatial-Upsampler-Diffusers",
+            upsampler_hub_id=LTX2_UPSAMPLER_HUB_ID,
             license="LTX-2 Community License",
         ),
         Preset(
@@ -73,7 +89,9 @@ PRESETS: Final[dict[str, Preset]] = {
 }
 
 DEFAULT_PRESET: Final = "ltx2"
-DEFAULT_MODEL_PRESETS: Final[dict[str, str]] = {"sora-2": "ltx2", "sora-2-pro": "ltx2-full"}
+# Both names on one checkpoint: ltx2 alone is ~36 B parameters (~67 GiB in bf16) and fits one
+# 80 GB GPU with a 12 s job; adding ltx2-full's transformer and connectors (+22 B) does not.
+DEFAULT_MODEL_PRESETS: Final[dict[str, str]] = {"sora-2": "ltx2", "sora-2-pro": "ltx2"}
 
 
 def preset_names() -> list[str]:

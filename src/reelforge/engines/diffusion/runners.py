@@ -1,7 +1,9 @@
 """Pipeline runners: one per model family, each an explicit sequence of numbered steps.
 
 A runner turns a plan (legal size, frame count, frame rate) plus prompt, seed and optional first
-image into raw frames and audio at the generation size; the engine fits them to the contract.
+image into raw frames and audio; the engine fits them to the contract. Frames leave the device
+as uint8 already cut to the delivered frames and crop (``frames_on_device``): a quarter of the
+float32 bytes, converted by the accelerator instead of one host thread.
 """
 
 from __future__ import annotations
@@ -13,7 +15,13 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from reelforge.engines.diffusion.geometry import GenerationPlan, fit_image, to_uint8
+from reelforge.engines.diffusion.geometry import (
+    GenerationPlan,
+    fit_image,
+    frames_needed,
+    to_uint8,
+    visible_box,
+)
 from reelforge.engines.diffusion.loading import LoadedModel
 from reelforge.engines.diffusion.presets import STAGE_2_STEPS, Preset
 from reelforge.engines.diffusion.progress import ProgressTracker, Stage
@@ -24,6 +32,18 @@ if TYPE_CHECKING:
 HALF_RESOLUTION_WEIGHT = 0.25
 # STG perturbs this block on the 48-block LTX-2 transformer (diffusers' default).
 LTX2_STG_BLOCK = 28
+# Frames converted to uint8 per device batch: bounds the float32 copy to ~0.7 GB at 1280x768.
+CONVERT_CHUNK_FRAMES = 16
+# Wan's own negative prompt (sample_neg_prompt in Wan2.1/2.2's shared config), which its CFG
+# was tuned with: oversaturation, overexposure, static frames, blur, subtitles, low quality,
+# JPEG artifacts, malformed hands and faces, fused fingers, cluttered background, extra limbs,
+# crowds, walking backwards. Kept verbatim, full-width commas included: it is the text the
+# model's text encoder saw in training.
+WAN_NEGATIVE_PROMPT = (
+    "色调艳丽，过曝，静态，细节模糊不清，字幕，风格，作品，画作，画面，静止，整体发灰，最差质量，"  # noqa: RUF001
+    "低质量，JPEG压缩残留，丑陋的，残缺的，多余的手指，画得不好的手部，画得不好的脸部，畸形的，"  # noqa: RUF001
+    "毁容的，形态畸形的肢体，手指融合，静止不动的画面，杂乱的背景，三条腿，背景人很多，倒着走"  # noqa: RUF001
+)
 
 
 @dataclass(slots=True)
@@ -37,12 +57,16 @@ class RawOutput:
 
 @dataclass(frozen=True, slots=True)
 class RunRequest:
+    """One run. ``image`` is the conditioning frame at the generation size (``condition_image``)."""
+
     preset: Preset
     steps: int
     plan: GenerationPlan
     prompt: str
     seed: int
     image: Image.Image | None
+    frames_on_device: bool = True
+    reuse_prompt_embeds: bool = True
 
 
 def uses_two_stages(model: LoadedModel, preset: Preset) -> bool:
@@ -127,13 +151,24 @@ def _ltx2_pipeline(model: LoadedModel, image: Image.Image | None) -> Any:
 
 def _ltx2_common(model: LoadedModel, request: RunRequest) -> dict[str, Any]:
     return {
-        "prompt": request.prompt,
         "num_frames": request.plan.num_frames,
         "frame_rate": request.plan.frame_rate,
         "callback_on_step_end_tensor_inputs": [],
         "return_dict": False,
         **_ltx2_guidance(model, request.preset),
     }
+
+
+def _ltx2_prompt_once(pipeline: Any, request: RunRequest) -> dict[str, Any]:
+    """Gemma's encoding of the prompt, made once for both stages (both run without CFG)."""
+    if not request.reuse_prompt_embeds:
+        return {"prompt": request.prompt}
+    embeds, mask, _, _ = pipeline.encode_prompt(
+        prompt=request.prompt,
+        do_classifier_free_guidance=False,
+        device=pipeline._execution_device,
+    )
+    return {"prompt_embeds": embeds, "prompt_attention_mask": mask}
 
 
 def _run_ltx2_single(
@@ -145,17 +180,18 @@ def _run_ltx2_single(
     image_kwargs = {"image": request.image} if request.image is not None else {}
     # 2. denoise and decode in one call
     video, audio = pipeline(
+        prompt=request.prompt,
         **_ltx2_common(model, request),
         **_ltx2_schedule(request.preset, request.steps),
         **image_kwargs,
         width=plan.width,
         height=plan.height,
         generator=generator,
-        output_type="np",
+        output_type=_output_type(request),
         callback_on_step_end=tracker.callback("denoise"),
     )
     # 3. to host memory
-    return _ltx2_output(pipeline, video, audio)
+    return _ltx2_output(pipeline, video, audio, request)
 
 
 def _run_ltx2_two_stage(
@@ -167,9 +203,12 @@ def _run_ltx2_two_stage(
     half = (plan.width // 2, plan.height // 2)
     pipeline = _ltx2_pipeline(model, request.image)
     common = _ltx2_common(model, request)
-    # 1. stage 1: the distilled schedule at half resolution, kept as latents
+    # 1. encode the prompt once for both stages
+    prompt = _ltx2_prompt_once(pipeline, request)
+    # 2. stage 1: the distilled schedule at half resolution, kept as latents
     stage1_image = {} if request.image is None else {"image": fit_image(request.image, *half)}
     video_latents, audio_latents = pipeline(
+        **prompt,
         **common,
         **_ltx2_schedule(request.preset, request.steps),
         **stage1_image,
@@ -179,17 +218,20 @@ def _run_ltx2_two_stage(
         output_type="latent",
         callback_on_step_end=tracker.callback("denoise-1"),
     )
-    # 2. upsample the video latents 2x in space
+    # 3. upsample the video latents 2x in space
     upsampler: Any = model.upsampler
     model.prepare(upsampler)
     (upsampled,) = upsampler(latents=video_latents, output_type="latent", return_dict=False)
     del video_latents
-    # 3. stage 2: three refining steps at full resolution, then decode video and audio
-    stage2_image = {} if request.image is None else {"image": request.image}
+    # 4. image-to-video: frame 0 becomes the full-resolution encoding of the image; the
+    #    pipeline keeps a given latent's frame 0 clean, so stage 2 refines around it
     model.prepare(pipeline)
+    if request.image is not None:
+        upsampled[:, :, :1] = _ltx2_encode_image(pipeline, request.image, generator)
+    # 5. stage 2: three refining steps at full resolution, then decode video and audio
     video, audio = pipeline(
+        **prompt,
         **common,
-        **stage2_image,
         latents=upsampled,
         audio_latents=audio_latents,
         sigmas=list(STAGE_2_DISTILLED_SIGMA_VALUES),
@@ -198,14 +240,35 @@ def _run_ltx2_two_stage(
         width=plan.width,
         height=plan.height,
         generator=generator,
-        output_type="np",
+        output_type=_output_type(request),
         callback_on_step_end=tracker.callback("denoise-2"),
     )
-    return _ltx2_output(pipeline, video, audio)
+    return _ltx2_output(pipeline, video, audio, request)
 
 
-def _ltx2_output(pipeline: Any, video: Any, audio: Any) -> RawOutput:
-    frames = to_uint8(np.asarray(video[0]))
+def _ltx2_encode_image(pipeline: Any, image: Image.Image, generator: torch.Generator) -> Any:
+    """The VAE latent of ``image`` at its own size, prepared as the pipeline prepares stage 1's.
+
+    Same steps as ``LTX2ImageToVideoPipeline``: H.264 re-compression at the checkpoint's
+    training CRF, [-1, 1] pixels, then the mode of the VAE posterior (un-normalized latents,
+    which is what the upsampler returns).
+    """
+    from diffusers.pipelines.ltx2.pipeline_ltx2_image2video import retrieve_latents
+    from diffusers.pipelines.ltx2.utils import (
+        apply_image_conditioning_crf,
+        resolve_default_image_crf,
+    )
+
+    crf = resolve_default_image_crf(pipeline.text_encoder)
+    if crf:
+        image = Image.fromarray(apply_image_conditioning_crf(np.asarray(image.convert("RGB")), crf))
+    pixels = pipeline.video_processor.preprocess(image, height=image.height, width=image.width)
+    pixels = pixels.to(device=pipeline._execution_device, dtype=pipeline.vae.dtype)
+    return retrieve_latents(pipeline.vae.encode(pixels.unsqueeze(2)), generator, "argmax")
+
+
+def _ltx2_output(pipeline: Any, video: Any, audio: Any, request: RunRequest) -> RawOutput:
+    frames = _frames(video, request)
     samples = audio[0].float().cpu().numpy().astype(np.float32)
     return RawOutput(frames, samples, int(pipeline.vocoder.config.output_sampling_rate))
 
@@ -224,7 +287,7 @@ def _run_wan(
     # 2. denoise (two transformer passes per step with CFG) and decode
     (video,) = pipeline(
         prompt=request.prompt,
-        negative_prompt="",
+        negative_prompt=WAN_NEGATIVE_PROMPT,
         **image_kwargs,
         width=plan.width,
         height=plan.height,
@@ -232,10 +295,48 @@ def _run_wan(
         num_inference_steps=request.steps,
         guidance_scale=request.preset.guidance_scale,
         generator=generator,
-        output_type="np",
+        output_type=_output_type(request),
         return_dict=False,
         callback_on_step_end=tracker.callback("denoise"),
         callback_on_step_end_tensor_inputs=[],
     )
     # 3. silent model: the engine adds the soundtrack
-    return RawOutput(to_uint8(np.asarray(video[0])), None, None)
+    return RawOutput(_frames(video, request), None, None)
+
+
+# --- frames off the device -----------------------------------------------------------------
+
+
+def _output_type(request: RunRequest) -> str:
+    return "pt" if request.frames_on_device else "np"
+
+
+def _frames(video: Any, request: RunRequest) -> npt.NDArray[np.uint8]:
+    if request.frames_on_device:
+        return frames_to_host(video[0], request.plan)
+    return to_uint8(np.asarray(video[0]))
+
+
+def frames_to_host(video: torch.Tensor, plan: GenerationPlan) -> npt.NDArray[np.uint8]:
+    """(F, C, H, W) floats in [0, 1] on the device -> (F', H', W', 3) uint8 on the host.
+
+    Only the frames delivery shows leave the device; when the generation covers the target at
+    scale 1 (every real preset) they leave already cropped to it, so delivery has nothing left
+    to do but stride. Conversion matches ``to_uint8`` (NaN -> 0, clip, round half to even).
+    """
+    import torch
+
+    video = video[: frames_needed(plan)]
+    target = (plan.target_width, plan.target_height)
+    box = visible_box((plan.width, plan.height), target)
+    if (box.width, box.height) == target:
+        left, top = int(box.left), int(box.top)
+        video = video[:, :, top : top + plan.target_height, left : left + plan.target_width]
+    count, _, height, width = video.shape
+    host = torch.empty((count, height, width, 3), dtype=torch.uint8)
+    for start in range(0, count, CONVERT_CHUNK_FRAMES):
+        chunk = video[start : start + CONVERT_CHUNK_FRAMES].float().nan_to_num(0.0)  # a copy
+        pixels = chunk.clamp_(0.0, 1.0).mul_(255.0).round_().to(torch.uint8)
+        host[start : start + len(chunk)].copy_(pixels.permute(0, 2, 3, 1))
+    frames: npt.NDArray[np.uint8] = host.numpy()
+    return frames
