@@ -97,6 +97,12 @@ def _diffusers_class(name: str) -> Any:
     raise AttributeError(f"diffusers has no {name}; install diffusers >= 0.42")
 
 
+def _bench_upsamples(preset: Preset) -> bool:
+    """Only the distilled recipe runs two stages here: ltx2-full's also needs its stage-2 LoRA,
+    which these random-weight builds do not make, so the bench runs it in one stage."""
+    return preset.distilled and preset.upsampler_hub_id is not None
+
+
 @dataclass
 class Builder:
     """Builds checkpoints' pipelines, sharing modules whose published ``weights`` match."""
@@ -113,7 +119,7 @@ class Builder:
         tiny_modules = self._tiny_modules(preset)
         pipeline = self._assemble(preset, self._modules(preset.hub_id, tiny_modules))
         upsampler = None
-        if preset.upsampler_hub_id is not None:
+        if _bench_upsamples(preset):
             upsampler = self._upsampler(preset.upsampler_hub_id, pipeline, tiny_modules)
         return pipeline, upsampler
 
@@ -138,7 +144,7 @@ class Builder:
             return {}
         pipeline = build_tiny_pipeline(preset.family)
         modules = dict(pipeline.components)
-        if preset.upsampler_hub_id is not None:
+        if _bench_upsamples(preset):
             ltx2 = import_any("diffusers.pipelines.ltx2")
             modules["latent_upsampler"] = ltx2.LTX2LatentUpsamplerModel(**TINY_UPSAMPLER)
         return modules

@@ -59,8 +59,10 @@ def test_two_ltx_presets_share_what_the_plan_shares_and_count_what_it_counts() -
         sum(parameter.numel() for parameter in module.parameters())
         for module in builder.shared.values()
     )
-    assert sorted(builder.built) == sorted(component.weights for component in plan.components)
-    assert built == plan.parameters
+    # The builder makes modules, not ltx2-full's stage-2 LoRA (the bench runs it in one stage).
+    modules = [component for component in plan.components if component.name != "stage2_lora"]
+    assert sorted(builder.built) == sorted(component.weights for component in modules)
+    assert built == sum(component.parameters for component in modules)
 
 
 def test_tiny_builds_share_modules_by_the_same_published_names() -> None:

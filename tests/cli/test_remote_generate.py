@@ -16,6 +16,7 @@ from PIL import Image
 from reelforge.api.mapping import job_id_from_video_id
 from reelforge.domain.jobs import Job
 from reelforge.media import probe
+from tests.support.cli import KITE_PORTRAIT
 from tests.support.image_cases import make_image
 from tests.support.live import LiveServer
 from tests.support.remote_cli import files_in, one_line, run_remote
@@ -41,12 +42,7 @@ def test_generate_on_a_server_writes_the_video_with_every_option(
     outcome = run_remote(
         live_server,
         live_server.token,
-        "generate",
-        "A red kite over a grassy park",
-        "--seconds",
-        "4",
-        "--size",
-        "720x1280",
+        *KITE_PORTRAIT,
         "--model",
         "sora-2-pro",
         "--seed",

@@ -38,30 +38,40 @@ class FirstEventOnly(httpx.SyncByteStream):
         self.inner.close()
 
 
-class CuttingTransport(httpx.BaseTransport):
-    """Real HTTP; each event stream is cut after its first event."""
+class RealHttp(httpx.BaseTransport):
+    """Real HTTP; the transports below change what the event stream answers."""
 
     def __init__(self) -> None:
         self.inner = httpx.HTTPTransport()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return self.inner.handle_request(request)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+class CuttingTransport(RealHttp):
+    """Real HTTP; each event stream is cut after its first event."""
+
+    def __init__(self) -> None:
+        super().__init__()
         self.resumed_after: list[str | None] = []
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        response = self.inner.handle_request(request)
+        response = super().handle_request(request)
         if request.url.path.endswith("/events"):
             self.resumed_after.append(request.headers.get("last-event-id"))
             assert isinstance(response.stream, httpx.SyncByteStream)
             response.stream = FirstEventOnly(response.stream)
         return response
 
-    def close(self) -> None:
-        self.inner.close()
 
-
-class NoEventStream(httpx.BaseTransport):
+class NoEventStream(RealHttp):
     """Real HTTP, except that the event stream is not found (an older server, a proxy)."""
 
     def __init__(self) -> None:
-        self.inner = httpx.HTTPTransport()
+        super().__init__()
         self.retrieves = 0
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
@@ -69,10 +79,7 @@ class NoEventStream(httpx.BaseTransport):
             body = {"error": {"message": "Not Found", "type": "invalid_request_error"}}
             return httpx.Response(404, json=body)
         self.retrieves += request.method == "GET"
-        return self.inner.handle_request(request)
-
-    def close(self) -> None:
-        self.inner.close()
+        return super().handle_request(request)
 
 
 def submit(client: ReelForgeClient) -> str:

@@ -50,6 +50,11 @@ def test_sse_events_data_ids_and_comments() -> None:
     ]
 
 
+def test_sse_retry_belongs_to_the_event_that_sent_it() -> None:
+    lines = ["retry: 2000", "data: a", "", "retry: soon", "data: b", "", "data: c", ""]
+    assert [message.retry for message in parse_sse(lines)] == [2000, None, None]
+
+
 def test_sse_event_without_a_name_is_a_message() -> None:
     assert list(parse_sse(["data: hi", ""])) == [SseMessage("message", "hi", None)]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.cli import Outcome, run_main, run_subprocess
+from tests.support.cli import KITE_PORTRAIT, Outcome, run_main, run_subprocess
 
 BAD_CONFIGS = [
     pytest.param(
@@ -66,12 +66,7 @@ def test_generate_writes_a_playable_mp4(tmp_path: Path) -> None:
 
     out = tmp_path / "out" / "kite.mp4"
     result = run_subprocess(
-        "generate",
-        "A red kite over a grassy park",
-        "--seconds",
-        "4",
-        "--size",
-        "720x1280",
+        *KITE_PORTRAIT,
         "--seed",
         "11",
         "-o",

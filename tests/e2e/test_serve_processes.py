@@ -21,6 +21,7 @@ from reelforge.core.runtime import Runtime
 from reelforge.domain.jobs import Status
 from reelforge.worker.supervisor import STOP_MARGIN_SECONDS
 from tests.support.engines import FAST_FAILOVER, SLOW_ENGINE
+from tests.support.outage import Served as ServeSubprocess
 from tests.support.settings import SettingsFactory, subprocess_env
 from tests.support.wait import wait_for
 
@@ -59,36 +60,20 @@ def is_running(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
-class Served:
+class Served(ServeSubprocess):
     """A ``reelforge serve`` subprocess with a key, its log, and a runtime on its database."""
 
-    def __init__(self, settings: Settings, log: Path) -> None:
+    def __init__(self, settings: Settings, log: Path, **env: str) -> None:
         self.runtime = Runtime.open(settings)
         self.token = self.runtime.keys.create("serve processes").token
-        self.log = log
-        self.base = f"http://127.0.0.1:{_free_port()}"
-        env = subprocess_env(settings, REELFORGE_SHUTDOWN_GRACE_SECONDS=str(GRACE_SECONDS))
-        port = self.base.rsplit(":", 1)[1]
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "reelforge.cli", "serve", "--port", port],
-            env=env,
-            stdout=log.open("ab"),
-            stderr=subprocess.STDOUT,
-        )
-
-    def ready(self) -> bool:
-        assert self.process.poll() is None, self.log.read_text()
-        try:
-            response = httpx.get(self.base + "/readyz", timeout=1)
-        except httpx.TransportError:
-            return False
-        return response.status_code == 200
+        grace = str(GRACE_SECONDS)
+        super().__init__(settings, _free_port(), log, REELFORGE_SHUTDOWN_GRACE_SECONDS=grace, **env)
 
     def create(self) -> str:
         """A job through the seed surface (its 202 names the job id); returns the id."""
         body = {"prompt": "a lighthouse at dusk", "seconds": "4", "size": "1280x720"}
         headers = {"Authorization": f"Bearer {self.token}"}
-        url = self.base + "/vendors/openai/v1/sora/generation"
+        url = self.base_url + "/vendors/openai/v1/sora/generation"
         response = httpx.post(url, json=body, headers=headers, timeout=30)
         assert response.status_code == 202, response.text
         return str(response.json()["task_info"]["id"])
@@ -99,13 +84,7 @@ class Served:
         return children[0]
 
     def close(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(60)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
+        super().close()
         self.runtime.close()
 
 
@@ -172,6 +151,20 @@ def test_sigterm_to_serve_stops_its_worker_process_within_the_grace(
     released = store.get_job(job_id)
     assert released.status is Status.QUEUED, log
     assert [a.outcome for a in store.attempts(job_id)] == ["released"]
+
+
+def test_the_configured_setting_decides_workers_when_no_flag_is_given(
+    sqlite_settings: Settings, served: list[Served], tmp_path: Path
+) -> None:
+    """``REELFORGE_EMBEDDED_WORKERS=false`` makes ``serve`` an API-only node, as the
+    configuration table says; a job waits and ``/readyz`` says why."""
+    server = Served(sqlite_settings, tmp_path / "serve.log", REELFORGE_EMBEDDED_WORKERS="false")
+    served.append(server)
+    wait_for(server.ready, timeout=60, interval=0.1)  # nothing queued: an API node is ready
+    server.create()
+    readyz = httpx.get(server.base_url + "/readyz", timeout=10)
+    assert readyz.status_code == 503, readyz.text  # a job waits and no worker can take it
+    assert worker_children(server.process.pid) == []
 
 
 def report_api_modules() -> None:

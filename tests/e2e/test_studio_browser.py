@@ -89,7 +89,7 @@ def screenshot(page: Page, name: str) -> None:
 
 
 def sign_in(page: Page, server: ServeProcess, token: str | None = None) -> None:
-    page.goto(server.base + "/")
+    page.goto(server.base_url + "/")
     page.fill("#api-key", token or server.token)
     page.press("#api-key", "Enter")
     page.wait_for_selector("#view-create:not([hidden])")
@@ -178,7 +178,7 @@ def played_seconds(page: Page, selector: str) -> dict[str, Any]:
 def test_sign_in_prompt_with_guidance_submit_watch_play_and_find_it_in_the_gallery(
     page: Page, server: ServeProcess
 ) -> None:
-    page.goto(server.base + "/")
+    page.goto(server.base_url + "/")
     page.fill("#api-key", "rf_000000000000_" + "x" * 43)
     page.press("#api-key", "Enter")
     wait_for_status(page, "#signin-error", "^Your API key was not accepted: invalid or revoked")
@@ -205,8 +205,8 @@ def test_sign_in_prompt_with_guidance_submit_watch_play_and_find_it_in_the_galle
     assert any(re.search(r"In progress: \d+%, (generating frames|encoding)", t) for t in seen), seen
     video_id = server.api("GET", "/v1/videos?limit=1").json()["data"][0]["id"]
     # Every status came over the event stream: the page never had to poll the video.
-    assert f"{server.base}/v1/videos/{video_id}/events" in requested
-    assert f"{server.base}/v1/videos/{video_id}" not in requested
+    assert f"{server.base_url}/v1/videos/{video_id}/events" in requested
+    assert f"{server.base_url}/v1/videos/{video_id}" not in requested
 
     video = played_seconds(page, "#job-player video")
     assert abs(video["duration"] - 4) < 0.25, video
@@ -381,7 +381,7 @@ def test_docs_render_with_the_network_blocked(browser: Browser, server: ServePro
         page.goto("about:blank")
         page.evaluate("() => fetch('https://example.com/').catch(() => null)")
         assert blocked == ["https://example.com/"]  # the block works: what follows is offline
-        page.goto(server.base + "/docs")
+        page.goto(server.base_url + "/docs")
         title = page.locator(".swagger-ui .info .title")
         title.wait_for(timeout=30_000)
         assert "ReelForge" in title.inner_text()

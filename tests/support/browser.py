@@ -12,10 +12,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
 import tempfile
 from ipaddress import ip_address
 from pathlib import Path
@@ -27,7 +23,8 @@ import pytest
 
 from reelforge.core.config import Settings
 from reelforge.core.runtime import Runtime
-from tests.support.settings import subprocess_env
+from tests.support.outage import Served
+from tests.support.s3 import free_port
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page, Route
@@ -88,13 +85,7 @@ def block_external(page: Page) -> list[str]:
     return blocked
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class ServeProcess:
+class ServeProcess(Served):
     """``reelforge serve`` in a subprocess (its workers in their own child process, as in
     production) with a user key and an admin key."""
 
@@ -102,33 +93,12 @@ class ServeProcess:
         self.runtime = Runtime.open(settings)
         self.token = self.runtime.keys.create("studio user").token
         self.admin_token = self.runtime.keys.create("studio admin", admin=True).token
-        self.log = log
-        port = free_port()
-        self.base = f"http://127.0.0.1:{port}"
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "reelforge.cli", "serve", "--port", str(port)],
-            env=subprocess_env(settings, **env),
-            stdout=log.open("ab"),
-            stderr=subprocess.STDOUT,
-        )
-
-    def ready(self) -> bool:
-        assert self.process.poll() is None, self.log.read_text()
-        try:
-            return httpx.get(self.base + "/readyz", timeout=1).status_code == 200
-        except httpx.TransportError:
-            return False
+        super().__init__(settings, free_port(), log, **env)
 
     def api(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         headers = {"Authorization": f"Bearer {self.token}"}
-        return httpx.request(method, self.base + path, headers=headers, timeout=30, **kwargs)
+        return httpx.request(method, self.base_url + path, headers=headers, timeout=30, **kwargs)
 
     def close(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(60)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
+        super().close()
         self.runtime.close()

@@ -22,6 +22,16 @@ import pytest
 from reelforge.cli.app import main
 from tests.support.settings import REPO_ROOT
 
+# A 4 s portrait video of one prompt: the local and the remote ``generate`` tests both ask for it.
+KITE_PORTRAIT = (
+    "generate",
+    "A red kite over a grassy park",
+    "--seconds",
+    "4",
+    "--size",
+    "720x1280",
+)
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -34,10 +44,10 @@ class Outcome:
         """The non-empty lines on stderr."""
         return [line for line in self.stderr.splitlines() if line.strip()]
 
-    def assert_one_error_line(self, *fragments: str) -> str:
-        """Exit code 2, no traceback, and stderr is exactly one ``error:`` line containing
-        each fragment; returns that line."""
-        assert self.code == 2, self.stdout + self.stderr
+    def assert_one_error_line(self, *fragments: str, code: int = 2) -> str:
+        """Exit ``code`` (2: a usage error), no traceback, and stderr is exactly one ``error:``
+        line containing each fragment; returns that line."""
+        assert self.code == code, self.stdout + self.stderr
         assert "Traceback" not in self.stderr
         assert len(self.error_lines) == 1, self.stderr
         line = self.error_lines[0]

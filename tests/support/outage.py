@@ -180,19 +180,16 @@ def outage_settings(data_dir: Path, database_url: str, **overrides: Any) -> Sett
 
 
 class Served:
-    """``reelforge serve`` on ``settings`` (a subprocess, its output in ``log``)."""
+    """``reelforge serve`` on ``settings`` (a subprocess, its output in ``log``; ``env`` adds
+    to the environment ``subprocess_env`` gives it). Also what the browser and serve-process
+    tests start their server with."""
 
-    def __init__(self, settings: Settings, port: int, log: Path) -> None:
+    def __init__(self, settings: Settings, port: int, log: Path, **env: str) -> None:
         self.base_url = f"http://127.0.0.1:{port}"
         self.log = log
-        env = subprocess_env(
-            settings,
-            REELFORGE_LEASE_SECONDS=str(settings.lease_seconds),
-            REELFORGE_WORKER_CONCURRENCY=str(settings.worker_concurrency),
-        )
         self.process = subprocess.Popen(
             [sys.executable, "-m", "reelforge.cli", "serve", "--port", str(port)],
-            env=env,
+            env=subprocess_env(settings, **env),
             stdout=log.open("ab"),
             stderr=subprocess.STDOUT,
         )
@@ -216,7 +213,13 @@ class Served:
 
 @contextmanager
 def serving(settings: Settings, port: int, log: Path) -> Iterator[Served]:
-    served = Served(settings, port, log)
+    served = Served(
+        settings,
+        port,
+        log,
+        REELFORGE_LEASE_SECONDS=str(settings.lease_seconds),
+        REELFORGE_WORKER_CONCURRENCY=str(settings.worker_concurrency),
+    )
     try:
         wait_for(served.ready, timeout=120, interval=0.1)
         yield served

@@ -66,11 +66,4 @@ def files_in(directory: Path) -> list[str]:
 
 def one_line(outcome: Outcome, code: int, *fragments: str) -> str:
     """Exit ``code``, no traceback, and stderr is one ``error:`` line with each fragment."""
-    assert outcome.code == code, outcome.stdout + outcome.stderr
-    assert "Traceback" not in outcome.stderr
-    assert len(outcome.error_lines) == 1, outcome.stderr
-    line = outcome.error_lines[0]
-    assert line.startswith("error: "), line
-    for fragment in fragments:
-        assert fragment in line, line
-    return line
+    return outcome.assert_one_error_line(*fragments, code=code)

@@ -1,6 +1,6 @@
-"""A small Server-Sent Events reader for tests, written from the WHATWG parsing rules (fields
-``event``, ``data``, ``id``, ``retry``; ``:`` comments; a blank line ends an event), so tests
-read streams the way a browser's EventSource would."""
+"""Server-Sent Events for tests: the client's WHATWG parser (``reelforge.client.sse``), its
+messages with the time each arrived, so tests read streams the way a browser's EventSource
+would."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
+
+from reelforge.client.sse import parse_sse
 
 
 @dataclass
@@ -24,29 +26,10 @@ class SseEvent:
 
 
 def parse_events(lines: Iterable[str]) -> Iterator[SseEvent]:
-    """Events from a stream's lines (without their line endings); comments are skipped."""
-    current = SseEvent()
-    data: list[str] = []
-    for line in lines:
-        if line == "":
-            if data:
-                current.data = "\n".join(data)
-                current.received_at = time.monotonic()
-                yield current
-            current, data = SseEvent(), []
-            continue
-        if line.startswith(":"):
-            continue
-        name, _, value = line.partition(":")
-        value = value.removeprefix(" ")
-        if name == "event":
-            current.event = value
-        elif name == "data":
-            data.append(value)
-        elif name == "id":
-            current.id = value
-        elif name == "retry" and value.isdigit():
-            current.retry = int(value)
+    """Events from a stream's lines (without their line endings), read by the client's own
+    parser; each stamped with when it was dispatched."""
+    for message in parse_sse(lines):
+        yield SseEvent(message.event, message.data, message.id, message.retry, time.monotonic())
 
 
 def comments(lines: Iterable[str]) -> Iterator[str]:

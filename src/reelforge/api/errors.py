@@ -21,9 +21,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from reelforge.api.allow import allowed_methods
+from reelforge.api.asgi import HttpMiddleware
 from reelforge.domain.errors import (
     IdempotencyConflict,
     JobFinished,
@@ -353,7 +354,7 @@ def _render_unexpected(request: Request, exc: Exception) -> JSONResponse:
     return error_response(request, unexpected(request, exc))
 
 
-class UnexpectedErrors:
+class UnexpectedErrors(HttpMiddleware):
     """Answers an exception that no handler took with the surface's 500, and logs it in the
     thread pool.
 
@@ -363,13 +364,7 @@ class UnexpectedErrors:
     logs it a second time, on the loop; this middleware does not re-raise.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = False
 
         async def tracked(message: Message) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from reelforge.api.asgi import HttpMiddleware
 from reelforge.api.errors import ApiError, error_response
 from reelforge.domain.limits import MAX_IMAGE_BYTES, describe_size
 
@@ -15,15 +16,12 @@ MAX_BODY_BYTES = 16 * 1024 * 1024
 refused up front."""
 
 
-class ContentLengthLimit:
+class ContentLengthLimit(HttpMiddleware):
     def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
-        self.app = app
+        super().__init__(app)
         self.max_bytes = max_bytes
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         length = _content_length(scope)
         if length is not None and length > self.max_bytes:
             error = self._too_large(f"{length / 2**20:.1f} MB")

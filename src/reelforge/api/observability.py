@@ -16,8 +16,9 @@ import uuid
 
 from starlette.datastructures import MutableHeaders
 from starlette.routing import Mount
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
+from reelforge.api.asgi import HttpMiddleware
 from reelforge.core.logs import request_id_var
 
 REQUEST_ID_HEADER = "X-Request-Id"
@@ -42,14 +43,8 @@ def route_template(scope: Scope) -> str:
     return path if isinstance(path, str) and path else UNMATCHED_ROUTE
 
 
-class RequestContext:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+class RequestContext(HttpMiddleware):
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         incoming = _header(scope, b"x-request-id")
         request_id = request_id_from(incoming)
         token = request_id_var.set(request_id)

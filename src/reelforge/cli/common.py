@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from logging.handlers import QueueHandler, QueueListener
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -65,7 +65,7 @@ def setup_logging(
         handler = RichHandler(console=console, show_path=False, rich_tracebacks=True)
         handler.setFormatter(PlainFormatter("%(name)s: %(message)s"))
     else:
-        handler = logging.StreamHandler(sys.stderr)
+        handler = _CurrentStderrHandler()
         handler.setFormatter(formatter_for(log_format))
     if quiet:
         handler.addFilter(_Quiet(quiet))
@@ -74,6 +74,23 @@ def setup_logging(
     )
     # Alembic announces every plugin and migration step at INFO; only problems matter here.
     logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+class _CurrentStderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is when a record is emitted, not the stream of the
+    moment it was set up: a command run inside another program (a test runner's captured
+    output, an embedding app) may close the stream it was given while worker threads still log."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        """The base class assigns it; the property always answers the current stderr."""
 
 
 @contextmanager

@@ -29,7 +29,9 @@ from reelforge.cli.remote import (
 )
 
 if TYPE_CHECKING:
-    from reelforge.client import Video
+    from collections.abc import Callable
+
+    from reelforge.client import ReelForgeClient, Video
 
 jobs_app = typer.Typer(
     help="Videos on a running server: list, show, cancel, download, watch.",
@@ -85,6 +87,22 @@ def list_jobs(
         )
 
 
+def _call_for_video(
+    call: Callable[[ReelForgeClient], Video],
+    server: str | None,
+    api_key: str | None,
+    as_json: bool,
+) -> Video | None:
+    """Runs one call that answers a video; under ``--json`` prints it and answers None, so
+    the command has nothing left to print."""
+    with connect(server, api_key) as client, reported():
+        video = call(client)
+    if as_json:
+        _print_json(dict(video.raw))
+        return None
+    return video
+
+
 @jobs_app.command()
 def show(
     video_id: VideoIdArgument,
@@ -93,12 +111,9 @@ def show(
     api_key: ApiKeyOption = None,
 ) -> None:
     """Show one video: status, phase, queue position, estimates, prompt, error, usage."""
-    with connect(server, api_key) as client, reported():
-        video = client.retrieve(video_id)
-    if as_json:
-        _print_json(dict(video.raw))
-        return
-    stdout().print(video_details(video, datetime.now(UTC).timestamp()))
+    video = _call_for_video(lambda client: client.retrieve(video_id), server, api_key, as_json)
+    if video is not None:
+        stdout().print(video_details(video, datetime.now(UTC).timestamp()))
 
 
 @jobs_app.command()
@@ -109,10 +124,8 @@ def cancel(
     api_key: ApiKeyOption = None,
 ) -> None:
     """Cancel a queued or running video (a completed or failed one cannot be)."""
-    with connect(server, api_key) as client, reported():
-        video = client.cancel(video_id)
-    if as_json:
-        _print_json(dict(video.raw))
+    video = _call_for_video(lambda client: client.cancel(video_id), server, api_key, as_json)
+    if video is None:
         return
     if video.status == "in_progress":
         message = f"cancel requested: {video.id} stops within one step"

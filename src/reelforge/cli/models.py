@@ -94,11 +94,11 @@ def pull(
         Path | None, typer.Option("--to", help="Directory to download into (default: HF cache).")
     ] = None,
 ) -> None:
-    """Download PRESET's checkpoint from the Hugging Face hub (and its latent upsampler), at the
-    revisions the preset pins."""
+    """Download PRESET's checkpoint from the Hugging Face hub (and its latent upsampler and
+    stage-2 LoRA), at the revisions the preset pins."""
     preset = _preset(preset_name)
     try:
-        from huggingface_hub import snapshot_download
+        from huggingface_hub import hf_hub_download, snapshot_download
     except ImportError:
         raise _fail(
             "huggingface_hub is missing; install the gpu extra: pip install 'reelforge[gpu]'"
@@ -113,6 +113,14 @@ def pull(
                 revision=preset.upsampler_revision,
                 local_dir=target,
                 allow_patterns=["latent_upsampler/*"],
+            )
+        if preset.stage2_lora is not None:
+            # Also into the same folder: the engine looks for <checkpoint>/<file name> first.
+            hf_hub_download(
+                preset.stage2_lora.repo_id,
+                preset.stage2_lora.filename,
+                revision=preset.stage2_lora.revision,
+                local_dir=target,
             )
     except Exception as exc:  # every hub or network failure gets the same advice
         raise _fail(

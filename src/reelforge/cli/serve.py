@@ -40,12 +40,14 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: PortOption = 8000,
     workers: Annotated[
-        bool,
+        bool | None,
         typer.Option(
             "--workers/--no-workers",
-            help="Also run workers, in a child process this server supervises.",
+            help="Also run workers, in a child process this server supervises "
+            "[default: REELFORGE_EMBEDDED_WORKERS, else on].",
+            show_default=False,
         ),
-    ] = True,
+    ] = None,
     engine: EngineOption = None,
     preset: PresetOption = None,
     config: ConfigOption = None,

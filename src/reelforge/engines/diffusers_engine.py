@@ -112,7 +112,9 @@ class DiffusersEngine:
             # Same folder, same recipe needs: one LoadedModel. A distilled and a full preset on
             # one folder get two (one has the upsampler) that share every module via ``shared``.
             directory = resolve_checkpoint(preset, self.options)
-            key = f"{preset.family}:{directory}:{preset.distilled and self.options.two_stage}"
+            two_stage = preset.two_stage_recipe and self.options.two_stage
+            lora = preset.stage2_lora if two_stage else None
+            key = f"{preset.family}:{directory}:{two_stage}:{lora}"
             if key not in by_checkpoint:
                 by_checkpoint[key] = load_model(preset, self.options, shared)
             self._models[preset.name] = by_checkpoint[key]

@@ -11,7 +11,7 @@ import os
 
 import pytest
 
-MODULES = ("torch", "diffusers", "transformers", "accelerate", "sentencepiece", "ftfy")
+MODULES = ("torch", "diffusers", "transformers", "accelerate", "sentencepiece", "ftfy", "peft")
 
 
 def require_gpu_extra() -> None:

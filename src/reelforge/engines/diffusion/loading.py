@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from reelforge.domain.errors import EngineLoadError
 from reelforge.engines.diffusion.options import DiffusersOptions
-from reelforge.engines.diffusion.presets import Family, Preset
+from reelforge.engines.diffusion.presets import Family, HubFile, Preset
 
 if TYPE_CHECKING:
     import torch
@@ -33,6 +33,8 @@ _PIPELINE_CLASSES: dict[Family, tuple[str, str]] = {
 }
 _DTYPES = {"bfloat16": "bfloat16", "float16": "float16", "float32": "float32"}
 UPSAMPLER_FOLDER = "latent_upsampler"
+STAGE2_ADAPTER = "stage2"
+"""The peft adapter name of a preset's stage-2 LoRA (enabled only while stage 2 runs)."""
 log = logging.getLogger(__name__)
 
 SharedModules = dict[str, Any]
@@ -51,6 +53,8 @@ class LoadedModel:
     device: torch.device
     dtype: torch.dtype
     cpu_offload: str
+    stage2_adapter: str | None = None
+    """Loaded but disabled LoRA adapter that the runner enables for stage 2 only."""
 
     def prepare(self, pipeline: Pipeline) -> None:
         """Re-arm offload hooks for the view about to run (the views share modules)."""
@@ -182,6 +186,7 @@ def load_model(
     directory = resolve_checkpoint(preset, options)
     check_local_checkpoint(directory, preset)
     upsampler_folder = require_upsampler(preset, options, directory)
+    lora_file = require_stage2_lora(preset, options, directory) if upsampler_folder else None
     pool = shared if shared is not None and options.share_components else {}
     identities = component_identities(directory) if options.share_components else {}
     reused = {name: pool[key] for name, key in identities.items() if key in pool}
@@ -193,7 +198,12 @@ def load_model(
     upsampler = None
     if upsampler_folder is not None:
         upsampler = _load_upsampler(upsampler_folder, text_to_video, dtype, pool)
-    return model_from_pipeline(preset, text_to_video, options, upsampler, str(directory))
+    adapter = None
+    if lora_file is not None:
+        adapter = load_stage2_lora(preset, text_to_video, lora_file)
+    return model_from_pipeline(
+        preset, text_to_video, options, upsampler, str(directory), stage2_adapter=adapter
+    )
 
 
 def component_identities(directory: Path) -> dict[str, str]:
@@ -217,6 +227,8 @@ def model_from_pipeline(
     options: DiffusersOptions,
     upsampler: Pipeline | None = None,
     source: str = "in-memory",
+    *,
+    stage2_adapter: str | None = None,
 ) -> LoadedModel:
     """Wrap an already-built text-to-video pipeline (benchmarks build theirs in code)."""
     device = resolve_device(options.device)
@@ -231,6 +243,7 @@ def model_from_pipeline(
         device,
         text_to_video.dtype,
         options.cpu_offload,
+        stage2_adapter,
     )
     _apply_runtime_options(loaded, options)
     return loaded
@@ -364,7 +377,7 @@ def require_upsampler(preset: Preset, options: DiffusersOptions, checkpoint: Pat
     None only when the preset has no second stage, or when ``two_stage = false`` chose one
     full-size stage explicitly (logged: it is a different recipe, ~1.6x the transformer work).
     """
-    if not preset.distilled:
+    if not preset.two_stage_recipe:
         return None
     if not options.two_stage:
         log.info(
@@ -392,6 +405,99 @@ def require_upsampler(preset: Preset, options: DiffusersOptions, checkpoint: Pat
             "one full-size stage instead"
         )
     return found
+
+
+def local_stage2_lora(
+    preset: Preset, options: DiffusersOptions, checkpoint: Path | None
+) -> Path | None:
+    """Where ``preset``'s stage-2 LoRA file is on this machine, or None; never downloads.
+
+    Looked up in order: the configured path, ``<checkpoint>/<file name>`` (where ``models pull
+    --to`` puts it), then the Hugging Face cache.
+    """
+    lora = preset.stage2_lora
+    configured = options.stage2_lora_paths.get(preset.name)
+    if configured:
+        path = Path(configured).expanduser()
+        if not path.is_file():
+            raise EngineLoadError(
+                f"engine_options.stage2_lora_paths.{preset.name} = {configured} is not a file; "
+                "point it at the LoRA's .safetensors file"
+            )
+        return path
+    if lora is None:
+        return None
+    if checkpoint is not None and (checkpoint / lora.filename).is_file():
+        return checkpoint / lora.filename
+    try:
+        return hub_file(lora, preset, download=False)
+    except (EngineLoadError, ImportError):
+        return None
+
+
+def require_stage2_lora(preset: Preset, options: DiffusersOptions, checkpoint: Path) -> Path | None:
+    """The LoRA file stage 2 needs (only presets that name one); a missing one is a load error."""
+    lora = preset.stage2_lora
+    if lora is None:
+        return None
+    found = local_stage2_lora(preset, options, checkpoint)
+    if found is None and options.allow_download:
+        found = hub_file(lora, preset, download=True)
+    if found is None:
+        raise EngineLoadError(
+            f"{preset.name} runs two stages and needs its stage-2 LoRA {lora.filename}, which "
+            f"is not in {checkpoint} nor in the Hugging Face cache ({lora.repo_id}); run "
+            f"`reelforge models pull {preset.name}`, set engine_options.stage2_lora_paths."
+            f"{preset.name}, or set two_stage = false to run one full-size stage instead"
+        )
+    return found
+
+
+def hub_file(lora: HubFile, preset: Preset, download: bool) -> Path:
+    """One file of a hub repo in the Hugging Face cache (downloading it only when allowed)."""
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+
+    try:
+        path = hf_hub_download(
+            lora.repo_id,
+            lora.filename,
+            revision=lora.revision,
+            local_files_only=not download,
+        )
+    except LocalEntryNotFoundError as exc:
+        raise EngineLoadError(
+            f"{lora.repo_id}/{lora.filename} is not in the local Hugging Face cache; run "
+            f"`reelforge models pull {preset.name}`"
+        ) from exc
+    except (HfHubHTTPError, OSError) as exc:
+        raise EngineLoadError(f"could not download {lora.repo_id}/{lora.filename}: {exc}") from exc
+    return Path(path)
+
+
+def load_stage2_lora(preset: Preset, pipeline: Pipeline, path: Path) -> str:
+    """Attach the LoRA at ``path`` as a disabled adapter; returns the adapter name.
+
+    Lightricks' original key format is converted by diffusers' ``LTX2LoraLoaderMixin``. A
+    transformer shared with a preset that loaded it already keeps the one copy.
+    """
+    try:
+        importlib.import_module("peft")
+    except ImportError:
+        raise EngineLoadError(
+            f"{preset.name}'s stage-2 LoRA needs peft, which is not installed; {GPU_EXTRA_HINT}"
+        ) from None
+    loaded = getattr(pipeline.transformer, "peft_config", None) or {}
+    if STAGE2_ADAPTER not in loaded:
+        try:
+            pipeline.load_lora_weights(str(path), adapter_name=STAGE2_ADAPTER)
+        except (OSError, ValueError, KeyError, RuntimeError) as exc:
+            raise EngineLoadError(
+                f"could not load {preset.name}'s stage-2 LoRA from {path}: {exc}; it must be "
+                "an LTX-2 LoRA matching this checkpoint's transformer"
+            ) from exc
+    pipeline.disable_lora()  # stage 1 and every other preset run without it
+    return STAGE2_ADAPTER
 
 
 def _load_upsampler(

@@ -6,7 +6,7 @@ Example (TOML config file)::
     [engine_options]
     preset = "ltx2"
     model_paths = { ltx2 = "/models/LTX-2.3-Distilled-Diffusers" }
-    models = { "sora-2" = "ltx2", "sora-2-pro" = "ltx2" }   # ltx2-full too: an H200 or fp8
+    models = { "sora-2" = "ltx2", "sora-2-pro" = "ltx2" }   # ltx2-full too: an H200 (models plan)
     dtype = "bfloat16"
     vae_tiling = true
 """
@@ -50,10 +50,16 @@ class DiffusersOptions(BaseModel):
         default_factory=dict,
         description="Preset -> LTX-2 latent upsampler folder; default <model>/latent_upsampler.",
     )
+    stage2_lora_paths: dict[str, str] = Field(
+        default_factory=dict,
+        description="Preset -> .safetensors file of its stage-2 LoRA (ltx2-full: the distilled "
+        "LoRA); default <model>/<file name>, then the Hugging Face cache.",
+    )
     two_stage: bool = Field(
         default=True,
-        description="Distilled LTX-2: half-size stage, upsample, refine (needs the upsampler; "
-        "false is the explicit, logged choice of one full-size stage).",
+        description="LTX-2: half-size stage, upsample, refine (needs the upsampler, and for "
+        "ltx2-full the distilled LoRA; false is the explicit, logged choice of one full-size "
+        "stage).",
     )
     memory_budget: str | None = Field(
         default=None,
@@ -143,7 +149,9 @@ class DiffusersOptions(BaseModel):
     @model_validator(mode="after")
     def _known_presets(self) -> DiffusersOptions:
         named = {"preset": [self.preset], "models": list(self.models.values())}
-        named |= {key: list(getattr(self, key)) for key in ("model_paths", "steps")}
+        named |= {
+            key: list(getattr(self, key)) for key in ("model_paths", "steps", "stage2_lora_paths")
+        }
         for where, names in named.items():
             for name in names:
                 if name not in PRESETS:

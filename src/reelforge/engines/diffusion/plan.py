@@ -187,6 +187,10 @@ def plan_for(
                 found[key] = _with_preset(old, preset.name)
                 continue
             found[key] = _footprint(spec, dtype_name, options, preset.name)
+        lora = _stage2_lora_footprint(preset, options, specs, dtype_name)
+        if lora is not None:
+            keys.append(lora.weights)
+            found[lora.weights] = lora
         activation, tokens = _activation_estimate(preset, options, specs)
         preset_plans.append(PresetFootprint(preset.name, tuple(keys), activation, tokens))
     return MemoryPlan(
@@ -273,7 +277,7 @@ def _component_specs(
     else:
         yield from _published_specs(preset.hub_id, preset)
         notes.append(f"{preset.name}: no local copy; planned from the released configs")
-    if not (preset.distilled and options.two_stage):
+    if not (preset.two_stage_recipe and options.two_stage):
         return
     upsampler = local_upsampler(preset, options, directory)
     if upsampler is not None:
@@ -448,6 +452,80 @@ def _with_preset(component: ComponentFootprint, preset: str) -> ComponentFootpri
     )
 
 
+# --- the stage-2 LoRA ----------------------------------------------------------------------
+
+# Planning before the download assumes the distilled LoRA adapts every nn.Linear inside the
+# transformer's blocks (video, audio and audio-video attention q/k/v/out, feed-forwards) at the
+# rank its name states, and nothing outside them: a rank-r adapter on Linear(in, out) holds
+# r * (in + out) parameters, kept unfused (peft) next to the base weights in the load dtype.
+# Once the file is on this machine, its own tensor shapes are counted instead (header only).
+_LORA_TARGETS: Final = "transformer_blocks."
+
+
+def _stage2_lora_footprint(
+    preset: Preset, options: DiffusersOptions, specs: list[ComponentSpec], dtype_name: str
+) -> ComponentFootprint | None:
+    from reelforge.engines.diffusion.loading import local_checkpoint, local_stage2_lora
+    from reelforge.engines.diffusion.presets import LTX2_DISTILLED_LORA_RANK
+
+    lora = preset.stage2_lora
+    if lora is None or not options.two_stage:
+        return None
+    path = local_stage2_lora(preset, options, local_checkpoint(preset, options))
+    if path is not None:
+        parameters, largest = _lora_file_parameters(path)
+        weights, source = f"stage2_lora:{_file_identity(path)[:16]}", "local"
+    else:
+        transformer = next(spec for spec in specs if spec.name == "transformer")
+        config = json.dumps(transformer.config, sort_keys=True)
+        parameters, largest = _lora_parameters(
+            transformer.library, transformer.class_name, config, LTX2_DISTILLED_LORA_RANK
+        )
+        weights, source = f"stage2_lora:{lora.repo_id}/{lora.filename}@{lora.revision}", "published"
+    size = _DTYPE_BYTES[dtype_name]
+    return ComponentFootprint(
+        name="stage2_lora",
+        class_name="LoRA",
+        weights=weights,
+        parameters=parameters,
+        bytes=parameters * size,
+        dtype=dtype_name,
+        source=source,
+        presets=(preset.name,),
+        largest_leaf_bytes=largest * size,
+        loaded_bytes=parameters * size,
+    )
+
+
+@cache
+def _lora_parameters(library: str, class_name: str, config: str, rank: int) -> tuple[int, int]:
+    """(parameters, largest adapted layer's) of a rank-``rank`` LoRA on the block linears."""
+    from torch import nn
+
+    module = meta_module(library, class_name, json.loads(config))
+    sizes = [
+        rank * (child.in_features + child.out_features)
+        for name, child in module.named_modules()
+        if name.startswith(_LORA_TARGETS) and isinstance(child, nn.Linear)
+    ]
+    return sum(sizes), max(sizes, default=0)
+
+
+def _lora_file_parameters(path: Path) -> tuple[int, int]:
+    """(parameters, largest adapted layer's) of a LoRA file, from its safetensors header."""
+    from safetensors import safe_open
+
+    layers: dict[str, int] = {}
+    with safe_open(str(path), framework="pt") as handle:
+        for key in handle.keys():  # noqa: SIM118 - safe_open handles are not iterable
+            count = 1
+            for dimension in handle.get_slice(key).get_shape():
+                count *= int(dimension)
+            layer = key.split(".lora_")[0]
+            layers[layer] = layers.get(layer, 0) + count
+    return sum(layers.values()), max(layers.values(), default=0)
+
+
 # --- working memory of the largest job ----------------------------------------------------
 
 # Per transformer pass, per token, the widest moment of a block: the residual stream, its
@@ -467,7 +545,7 @@ def _activation_estimate(
 ) -> tuple[int, int]:
     configs = {spec.name: spec.config for spec in specs}
     transformer = configs.get("transformer", {})
-    two_stage = preset.distilled and options.two_stage
+    two_stage = preset.two_stage_recipe and options.two_stage
     multiple = preset.size_multiple * (2 if two_stage else 1)
     temporal = 8 if preset.family == "ltx2" else 4
     plan = plan_generation(LARGEST_JOB, multiple, temporal)
@@ -478,8 +556,11 @@ def _activation_estimate(
     hidden = heads * int(transformer.get("attention_head_dim") or 128)
     inner = int(transformer.get("ffn_dim") or 4 * hidden)
     act = 4 if planned_dtype(options) == "float32" else 2
-    # Classifier-free guidance batches the conditional and unconditional passes on LTX-2.
-    batch = 2 if preset.family == "ltx2" and preset.guidance_scale > 1 else 1
+    # Classifier-free guidance batches the conditional and unconditional passes on LTX-2; a
+    # two-stage run guides only its half-size stage (a quarter of the tokens), and its
+    # full-size stage 2 runs unguided.
+    guided = preset.family == "ltx2" and preset.guidance_scale > 1 and not two_stage
+    batch = 2 if guided else 1
     denoise = batch * tokens * (_HIDDEN_COPIES * hidden + _INNER_COPIES * inner) * act
     samples = plan.num_frames * 3 * plan.height * plan.width
     decode = samples * _DECODE_BYTES_PER_SAMPLE + _tile_bytes(configs.get("vae", {}), act)

@@ -8,6 +8,8 @@ float32 bytes, converted by the accelerator instead of one host thread.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +32,8 @@ if TYPE_CHECKING:
     import torch
 
 HALF_RESOLUTION_WEIGHT = 0.25
+# The full model's guided steps run three transformer passes (conditional, unconditional, STG).
+GUIDED_PASSES = 3
 # STG perturbs this block on the 48-block LTX-2 transformer (diffusers' default).
 LTX2_STG_BLOCK = 28
 # Frames converted to uint8 per device batch: bounds the float32 copy to ~0.7 GB at 1280x768.
@@ -70,7 +74,13 @@ class RunRequest:
 
 
 def uses_two_stages(model: LoadedModel, preset: Preset) -> bool:
-    return preset.distilled and model.upsampler is not None
+    """The preset's two-stage recipe, when the model was loaded with what it needs."""
+    needs_lora = preset.stage2_lora is not None
+    return (
+        preset.two_stage_recipe
+        and model.upsampler is not None
+        and (model.stage2_adapter is not None or not needs_lora)
+    )
 
 
 def size_multiple(model: LoadedModel, preset: Preset) -> int:
@@ -88,10 +98,15 @@ def temporal_ratio(model: LoadedModel) -> int:
 def plan_stages(model: LoadedModel, request: RunRequest) -> list[Stage]:
     if uses_two_stages(model, request.preset):
         return [
-            Stage("denoise-1", request.steps, HALF_RESOLUTION_WEIGHT),
+            Stage("denoise-1", request.steps, _stage1_weight(request.preset)),
             Stage("denoise-2", STAGE_2_STEPS),
         ]
     return [Stage("denoise", request.steps)]
+
+
+def _stage1_weight(preset: Preset) -> float:
+    passes = 1 if preset.distilled else GUIDED_PASSES
+    return HALF_RESOLUTION_WEIGHT * passes
 
 
 def run(model: LoadedModel, request: RunRequest, tracker: ProgressTracker) -> RawOutput:
@@ -111,28 +126,40 @@ def run(model: LoadedModel, request: RunRequest, tracker: ProgressTracker) -> Ra
 # --- LTX-2 -------------------------------------------------------------------------------
 
 
-def _ltx2_guidance(model: LoadedModel, preset: Preset) -> dict[str, Any]:
-    """Distilled checkpoints run without any guidance; the full model uses CFG + STG + modality."""
-    if preset.distilled:
-        return {
-            "guidance_scale": 1.0,
-            "stg_scale": 0.0,
-            "modality_scale": 1.0,
-            "guidance_rescale": 0.0,
-            "audio_guidance_scale": 1.0,
-            "audio_stg_scale": 0.0,
-            "audio_modality_scale": 1.0,
-            "audio_guidance_rescale": 0.0,
-        }
-    from diffusers.pipelines.ltx2.utils import DEFAULT_NEGATIVE_PROMPT
+_NO_GUIDANCE: dict[str, Any] = {
+    "guidance_scale": 1.0,
+    "stg_scale": 0.0,
+    "modality_scale": 1.0,
+    "guidance_rescale": 0.0,
+    "audio_guidance_scale": 1.0,
+    "audio_stg_scale": 0.0,
+    "audio_modality_scale": 1.0,
+    "audio_guidance_rescale": 0.0,
+}
 
+
+def _ltx2_guidance(model: LoadedModel, preset: Preset) -> dict[str, Any]:
+    """Distilled checkpoints run without any guidance; the full model uses CFG + STG + modality.
+
+    The negative prompt goes with the prompt (``_ltx2_text``), as text or as embeddings.
+    """
+    if preset.distilled:
+        return dict(_NO_GUIDANCE)
     pipeline: Any = model.text_to_video
     layers = int(pipeline.transformer.config.num_layers)
     return {
         "guidance_scale": preset.guidance_scale,
-        "negative_prompt": DEFAULT_NEGATIVE_PROMPT,
         "spatio_temporal_guidance_blocks": [min(LTX2_STG_BLOCK, layers - 1)],
     }
+
+
+def _ltx2_text(request: RunRequest) -> dict[str, Any]:
+    """The prompt as text, with the full model's negative prompt (its CFG was tuned with it)."""
+    if request.preset.distilled:
+        return {"prompt": request.prompt}
+    from diffusers.pipelines.ltx2.utils import DEFAULT_NEGATIVE_PROMPT
+
+    return {"prompt": request.prompt, "negative_prompt": DEFAULT_NEGATIVE_PROMPT}
 
 
 def _ltx2_schedule(preset: Preset, steps: int) -> dict[str, Any]:
@@ -149,26 +176,53 @@ def _ltx2_pipeline(model: LoadedModel, image: Image.Image | None) -> Any:
     return pipeline
 
 
-def _ltx2_common(model: LoadedModel, request: RunRequest) -> dict[str, Any]:
+def _ltx2_common(request: RunRequest) -> dict[str, Any]:
     return {
         "num_frames": request.plan.num_frames,
         "frame_rate": request.plan.frame_rate,
         "callback_on_step_end_tensor_inputs": [],
         "return_dict": False,
-        **_ltx2_guidance(model, request.preset),
     }
 
 
-def _ltx2_prompt_once(pipeline: Any, request: RunRequest) -> dict[str, Any]:
-    """Gemma's encoding of the prompt, made once for both stages (both run without CFG)."""
+def _ltx2_prompts_once(pipeline: Any, request: RunRequest) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The prompt arguments of (stage 1, stage 2), Gemma's encoding made once for both.
+
+    Stage 2 always runs without guidance (distilled, or the full model with the distilled
+    LoRA); the full model's stage 1 also gets the negative prompt's encoding for its CFG.
+    """
     if not request.reuse_prompt_embeds:
-        return {"prompt": request.prompt}
-    embeds, mask, _, _ = pipeline.encode_prompt(
-        prompt=request.prompt,
-        do_classifier_free_guidance=False,
+        return _ltx2_text(request), {"prompt": request.prompt}
+    guided = not request.preset.distilled
+    text = _ltx2_text(request)
+    embeds, mask, negative, negative_mask = pipeline.encode_prompt(
+        prompt=text["prompt"],
+        negative_prompt=text.get("negative_prompt"),
+        do_classifier_free_guidance=guided,
         device=pipeline._execution_device,
     )
-    return {"prompt_embeds": embeds, "prompt_attention_mask": mask}
+    stage2 = {"prompt_embeds": embeds, "prompt_attention_mask": mask}
+    if not guided:
+        return stage2, stage2
+    negatives = {
+        "negative_prompt_embeds": negative,
+        "negative_prompt_attention_mask": negative_mask,
+    }
+    return {**stage2, **negatives}, stage2
+
+
+@contextmanager
+def _stage2_adapter(model: LoadedModel) -> Iterator[None]:
+    """The stage-2 LoRA (if the model has one) enabled for the block, disabled after, always."""
+    if model.stage2_adapter is None:
+        yield
+        return
+    pipeline: Any = model.text_to_video  # both views share the adapted modules
+    pipeline.enable_lora()
+    try:
+        yield
+    finally:
+        pipeline.disable_lora()
 
 
 def _run_ltx2_single(
@@ -180,8 +234,9 @@ def _run_ltx2_single(
     image_kwargs = {"image": request.image} if request.image is not None else {}
     # 2. denoise and decode in one call
     video, audio = pipeline(
-        prompt=request.prompt,
-        **_ltx2_common(model, request),
+        **_ltx2_text(request),
+        **_ltx2_common(request),
+        **_ltx2_guidance(model, request.preset),
         **_ltx2_schedule(request.preset, request.steps),
         **image_kwargs,
         width=plan.width,
@@ -202,14 +257,15 @@ def _run_ltx2_two_stage(
     plan = request.plan
     half = (plan.width // 2, plan.height // 2)
     pipeline = _ltx2_pipeline(model, request.image)
-    common = _ltx2_common(model, request)
+    common = _ltx2_common(request)
     # 1. encode the prompt once for both stages
-    prompt = _ltx2_prompt_once(pipeline, request)
-    # 2. stage 1: the distilled schedule at half resolution, kept as latents
+    prompt1, prompt2 = _ltx2_prompts_once(pipeline, request)
+    # 2. stage 1: the preset's schedule and guidance at half resolution, kept as latents
     stage1_image = {} if request.image is None else {"image": fit_image(request.image, *half)}
     video_latents, audio_latents = pipeline(
-        **prompt,
+        **prompt1,
         **common,
+        **_ltx2_guidance(model, request.preset),
         **_ltx2_schedule(request.preset, request.steps),
         **stage1_image,
         width=half[0],
@@ -228,21 +284,24 @@ def _run_ltx2_two_stage(
     model.prepare(pipeline)
     if request.image is not None:
         upsampled[:, :, :1] = _ltx2_encode_image(pipeline, request.image, generator)
-    # 5. stage 2: three refining steps at full resolution, then decode video and audio
-    video, audio = pipeline(
-        **prompt,
-        **common,
-        latents=upsampled,
-        audio_latents=audio_latents,
-        sigmas=list(STAGE_2_DISTILLED_SIGMA_VALUES),
-        num_inference_steps=STAGE_2_STEPS,
-        noise_scale=STAGE_2_DISTILLED_SIGMA_VALUES[0],
-        width=plan.width,
-        height=plan.height,
-        generator=generator,
-        output_type=_output_type(request),
-        callback_on_step_end=tracker.callback("denoise-2"),
-    )
+    # 5. stage 2: three unguided refining steps at full resolution (the full model with the
+    #    distilled LoRA, enabled for this call only), then decode video and audio
+    with _stage2_adapter(model):
+        video, audio = pipeline(
+            **prompt2,
+            **common,
+            **_NO_GUIDANCE,
+            latents=upsampled,
+            audio_latents=audio_latents,
+            sigmas=list(STAGE_2_DISTILLED_SIGMA_VALUES),
+            num_inference_steps=STAGE_2_STEPS,
+            noise_scale=STAGE_2_DISTILLED_SIGMA_VALUES[0],
+            width=plan.width,
+            height=plan.height,
+            generator=generator,
+            output_type=_output_type(request),
+            callback_on_step_end=tracker.callback("denoise-2"),
+        )
     return _ltx2_output(pipeline, video, audio, request)
 
 

@@ -17,6 +17,8 @@ import importlib
 from pathlib import Path
 from typing import Any
 
+from reelforge.engines.diffusion.presets import LTX2_DISTILLED_LORA
+
 TINY_PRESETS = ("ltx2", "wan22-5b")
 
 # Enough distinct tokens for short prompts; byte tokens make every character encodable.
@@ -47,6 +49,8 @@ def save_tiny_pipeline(family: str, directory: Path, seed: int = 0) -> Path:
     pipeline.save_pretrained(str(directory))
     if family == "ltx2":
         _save_tiny_latent_upsampler(directory / "latent_upsampler")
+        # Where `models pull --to` puts ltx2-full's stage-2 LoRA: next to the components.
+        save_tiny_stage2_lora(directory / LTX2_DISTILLED_LORA.filename, seed=seed)
     return directory
 
 
@@ -69,7 +73,7 @@ def _tiny_gemma3(vocab_size: int) -> Any:
     transformers = import_any("transformers")
 
     text_config = {
-        "hidden_size": 32,
+        "hidden_size": _tiny_gemma3_hidden_size(),
         "intermediate_size": 32,
         "num_hidden_layers": 2,
         "num_attention_heads": 2,
@@ -216,6 +220,50 @@ def _save_tiny_latent_upsampler(directory: Path) -> None:
         temporal_upsample=False,
     )
     upsampler.save_pretrained(str(directory))
+
+
+# Rank of the tiny stage-2 LoRA; every linear of the transformer blocks is adapted, like the
+# assumption the memory plan makes for the real distilled LoRA.
+TINY_LORA_RANK = 2
+
+
+def save_tiny_stage2_lora(path: Path, seed: int = 0) -> Path:
+    """A random LoRA for the tiny LTX-2 transformer, saved in Lightricks' original format.
+
+    The original format is diffusers' own key names behind a ``diffusion_model.`` prefix for
+    the layers a LoRA adapts (attention projections and feed-forwards keep their names), which
+    ``LTX2LoraLoaderMixin`` detects and converts exactly as it does the released LoRA. Both
+    LoRA matrices are random (peft's default zero ``B`` would make the adapter a no-op).
+    """
+    import torch
+
+    peft = import_any("peft")
+    safetensors_torch = import_any("safetensors.torch")
+    torch.manual_seed(seed)
+    transformer = import_any("diffusers").LTX2VideoTransformer3DModel(
+        caption_channels=_tiny_gemma3_hidden_size(), **TINY_LTX2_TRANSFORMER
+    )
+    targets = [
+        name
+        for name, module in transformer.named_modules()
+        if name.startswith("transformer_blocks.") and isinstance(module, torch.nn.Linear)
+    ]
+    config = peft.LoraConfig(
+        r=TINY_LORA_RANK,
+        lora_alpha=TINY_LORA_RANK,
+        target_modules=targets,
+        init_lora_weights=False,
+    )
+    transformer.add_adapter(config)
+    state = peft.get_peft_model_state_dict(transformer)
+    original = {f"diffusion_model.{key}": value.contiguous() for key, value in state.items()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    safetensors_torch.save_file(original, str(path))
+    return path
+
+
+def _tiny_gemma3_hidden_size() -> int:
+    return 32  # _tiny_gemma3's text hidden size, which the transformer's captions arrive in
 
 
 # --- Wan2.2-TI2V-5B ----------------------------------------------------------------------
