@@ -16,7 +16,7 @@ from PIL import Image
 from reelforge.api.mapping import job_id_from_video_id
 from reelforge.domain.jobs import Job
 from reelforge.media import probe
-from tests.support.cli import KITE_PORTRAIT
+from tests.support.cli import KITE_PORTRAIT, generate_with_a_small_image
 from tests.support.image_cases import make_image
 from tests.support.live import LiveServer
 from tests.support.remote_cli import files_in, one_line, run_remote
@@ -136,16 +136,5 @@ def test_a_bad_option_is_named_on_one_line(
 def test_an_image_of_the_wrong_size_is_the_servers_one_line(
     live_server: LiveServer, tmp_path: Path
 ) -> None:
-    image = tmp_path / "small.png"
-    image.write_bytes(make_image("PNG", 640, 360))
-    outcome = run_remote(
-        live_server,
-        live_server.token,
-        "generate",
-        "a boat",
-        "--image",
-        str(image),
-        "-o",
-        str(tmp_path / "x.mp4"),
-    )
+    outcome = run_remote(live_server, live_server.token, *generate_with_a_small_image(tmp_path))
     one_line(outcome, 2, "--image: ", "1280x720")

@@ -45,7 +45,7 @@ def test_sse_events_data_ids_and_comments() -> None:
         "data: cut short",  # the stream ended before its blank line
     ]
     assert list(parse_sse(lines)) == [
-        SseMessage("queued", '{"a":\n1}', "7"),
+        SseMessage("queued", '{"a":\n1}', "7", retry=2000),
         SseMessage("progress", "x", "7"),  # the last id persists
     ]
 

@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.cli import KITE_PORTRAIT, Outcome, run_main, run_subprocess
+from tests.support.cli import (
+    KITE_PORTRAIT,
+    Outcome,
+    generate_with_a_small_image,
+    run_main,
+    run_subprocess,
+)
 
 BAD_CONFIGS = [
     pytest.param(
@@ -107,17 +113,8 @@ def test_generate_with_a_first_frame_image(tmp_path: Path) -> None:
 
 
 def test_generate_with_a_wrong_size_image_says_what_to_fix(tmp_path: Path) -> None:
-    from PIL import Image
-
-    image = tmp_path / "small.png"
-    Image.new("RGB", (640, 360), "navy").save(image)
     result = run_main(
-        "generate",
-        "a boat",
-        "--image",
-        str(image),
-        "-o",
-        str(tmp_path / "x.mp4"),
+        *generate_with_a_small_image(tmp_path),
         env={"REELFORGE_DATA_DIR": str(tmp_path / "data")},
     )
     result.assert_one_error_line("--image", "640x360", "1280x720")

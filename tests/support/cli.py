@@ -16,6 +16,7 @@ import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -31,6 +32,16 @@ KITE_PORTRAIT = (
     "--size",
     "720x1280",
 )
+
+
+def generate_with_a_small_image(folder: Path) -> tuple[str, ...]:
+    """``generate`` arguments whose first frame (a 640x360 PNG written into ``folder``) does
+    not fit the default size, 1280x720."""
+    from PIL import Image
+
+    image = folder / "small.png"
+    Image.new("RGB", (640, 360), "navy").save(image)
+    return ("generate", "a boat", "--image", str(image), "-o", str(folder / "x.mp4"))
 
 
 @dataclass(frozen=True)
