@@ -10,6 +10,8 @@ import importlib
 import inspect
 import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -282,23 +284,35 @@ def hub_snapshot(
     """Path of ``repo_id`` at ``revision`` in the Hugging Face cache (downloading it only when
     allowed)."""
     from huggingface_hub import snapshot_download
-    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
 
-    try:
+    hint = (
+        f"run `reelforge models pull {preset.name}` or set "
+        f"engine_options.model_paths.{preset.name} to a local directory"
+    )
+    with _hub_errors(repo_id, hint):
         path = snapshot_download(
             repo_id,
             revision=revision,
             local_files_only=not download,
             allow_patterns=allow_patterns,
         )
+    return Path(path)
+
+
+@contextmanager
+def _hub_errors(what: str, missing_hint: str) -> Iterator[None]:
+    """The hub client's errors as one load error: not cached (and no download allowed) says
+    ``missing_hint``; a failed download says why."""
+    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+
+    try:
+        yield
     except LocalEntryNotFoundError as exc:
         raise EngineLoadError(
-            f"{repo_id} is not in the local Hugging Face cache; run `reelforge models pull "
-            f"{preset.name}` or set engine_options.model_paths.{preset.name} to a local directory"
+            f"{what} is not in the local Hugging Face cache; {missing_hint}"
         ) from exc
     except (HfHubHTTPError, OSError) as exc:
-        raise EngineLoadError(f"could not download {repo_id}: {exc}") from exc
-    return Path(path)
+        raise EngineLoadError(f"could not download {what}: {exc}") from exc
 
 
 def _from_pretrained(
@@ -456,22 +470,15 @@ def require_stage2_lora(preset: Preset, options: DiffusersOptions, checkpoint: P
 def hub_file(lora: HubFile, preset: Preset, download: bool) -> Path:
     """One file of a hub repo in the Hugging Face cache (downloading it only when allowed)."""
     from huggingface_hub import hf_hub_download
-    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
 
-    try:
+    hint = f"run `reelforge models pull {preset.name}`"
+    with _hub_errors(f"{lora.repo_id}/{lora.filename}", hint):
         path = hf_hub_download(
             lora.repo_id,
             lora.filename,
             revision=lora.revision,
             local_files_only=not download,
         )
-    except LocalEntryNotFoundError as exc:
-        raise EngineLoadError(
-            f"{lora.repo_id}/{lora.filename} is not in the local Hugging Face cache; run "
-            f"`reelforge models pull {preset.name}`"
-        ) from exc
-    except (HfHubHTTPError, OSError) as exc:
-        raise EngineLoadError(f"could not download {lora.repo_id}/{lora.filename}: {exc}") from exc
     return Path(path)
 
 

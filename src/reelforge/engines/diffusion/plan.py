@@ -19,7 +19,7 @@ import hashlib
 import importlib
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -438,18 +438,7 @@ def _kept_in_float32(module: nn.Module, library: str, dtype_name: str) -> list[s
 def _with_preset(component: ComponentFootprint, preset: str) -> ComponentFootprint:
     if preset in component.presets:
         return component
-    return ComponentFootprint(
-        name=component.name,
-        class_name=component.class_name,
-        weights=component.weights,
-        parameters=component.parameters,
-        bytes=component.bytes,
-        dtype=component.dtype,
-        source=component.source,
-        presets=(*component.presets, preset),
-        largest_leaf_bytes=component.largest_leaf_bytes,
-        loaded_bytes=component.loaded_bytes,
-    )
+    return replace(component, presets=(*component.presets, preset))
 
 
 # --- the stage-2 LoRA ----------------------------------------------------------------------
